@@ -1,0 +1,141 @@
+/**
+ * Library errors. Every error Conveyor throws on purpose extends {@link ConveyorError} and carries a stable
+ * `code` string that scripts and tests may match on; the message is for people and may change.
+ */
+
+/** Stable error codes. Never renamed once released. */
+export type ErrorCode =
+  | "ERR_CLOSED"
+  | "ERR_INVALID_OPTIONS"
+  | "ERR_INVALID_DATA"
+  | "ERR_INVALID_STATE_TRANSITION"
+  | "ERR_JOB_NOT_FOUND"
+  | "ERR_NOT_SUPPORTED"
+  | "ERR_PAYLOAD_TOO_LARGE"
+  | "ERR_STORE_UNAVAILABLE"
+  | "ERR_UNKNOWN_JOB"
+  | "ERR_UNKNOWN_STORE";
+
+/** Base class of every error the library throws on purpose. */
+export class ConveyorError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** An option had a wrong type or value. The message names the field and what would be accepted. */
+export class OptionsError extends ConveyorError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("ERR_INVALID_OPTIONS", message, options);
+  }
+}
+
+/** One problem found by a schema: where it is and what is wrong. */
+export interface ValidationIssue {
+  message: string;
+  path: string;
+}
+
+/** Job data failed its job type's schema (at enqueue, or again before the handler ran). */
+export class ValidationError extends ConveyorError {
+  readonly issues: readonly ValidationIssue[];
+  readonly jobName: string;
+  constructor(jobName: string, issues: readonly ValidationIssue[]) {
+    const detail = issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join("; ");
+    super("ERR_INVALID_DATA", `invalid data for job "${jobName}": ${detail}`);
+    this.issues = issues;
+    this.jobName = jobName;
+  }
+}
+
+/** Serialised job data is larger than the configured limit. */
+export class PayloadTooLargeError extends ConveyorError {
+  readonly bytes: number;
+  readonly limitBytes: number;
+  constructor(jobName: string, bytes: number, limitBytes: number) {
+    super(
+      "ERR_PAYLOAD_TOO_LARGE",
+      `data for job "${jobName}" is ${bytes} bytes, over the limit of ${limitBytes} bytes; ` +
+        "store large payloads elsewhere and enqueue a reference, or raise maxPayloadBytes",
+    );
+    this.bytes = bytes;
+    this.limitBytes = limitBytes;
+  }
+}
+
+/** A job id that the store does not hold. */
+export class JobNotFoundError extends ConveyorError {
+  readonly jobId: string;
+  constructor(jobId: string) {
+    super("ERR_JOB_NOT_FOUND", `job ${jobId} not found`);
+    this.jobId = jobId;
+  }
+}
+
+/** A job name that no worker has registered (enqueue from the CLI, or an unknown name in a worker). */
+export class UnknownJobError extends ConveyorError {
+  readonly jobName: string;
+  readonly known: readonly string[];
+  constructor(jobName: string, known: readonly string[], hint = "") {
+    const list = known.length > 0 ? known.join(", ") : "(none registered yet)";
+    super("ERR_UNKNOWN_JOB", `unknown job "${jobName}"; known jobs: ${list}${hint ? `. ${hint}` : ""}`);
+    this.jobName = jobName;
+    this.known = known;
+  }
+}
+
+/** The requested change is not allowed from the job's current state (e.g. retrying a running job). */
+export class InvalidStateTransitionError extends ConveyorError {
+  constructor(jobId: string, from: string, action: string) {
+    super("ERR_INVALID_STATE_TRANSITION", `cannot ${action} job ${jobId}: it is ${from}`);
+  }
+}
+
+/** The store lacks a capability (e.g. transactional enqueue on Redis). */
+export class NotSupportedError extends ConveyorError {
+  constructor(what: string, store: string) {
+    super("ERR_NOT_SUPPORTED", `${what} is not supported by the ${store} store`);
+  }
+}
+
+/** A store URL with an unknown scheme. */
+export class UnknownStoreError extends ConveyorError {
+  constructor(url: string) {
+    super(
+      "ERR_UNKNOWN_STORE",
+      `unknown store "${url}"; use "memory", "sqlite:<path>" (e.g. sqlite:./conveyor.db) or a file path ending in .db`,
+    );
+  }
+}
+
+/** The store could not be reached or answered with an error. `retryable` says whether trying again may help. */
+export class StoreUnavailableError extends ConveyorError {
+  readonly retryable: boolean;
+  constructor(message: string, retryable: boolean, options?: { cause?: unknown }) {
+    super("ERR_STORE_UNAVAILABLE", message, options);
+    this.retryable = retryable;
+  }
+}
+
+/** The object was closed and cannot be used any more. */
+export class ClosedError extends ConveyorError {
+  constructor(what: string) {
+    super("ERR_CLOSED", `${what} is closed`);
+  }
+}
+
+/** Turns anything thrown into an Error, keeping the original as `cause` when it was not one. */
+export function coerceError(value: unknown): Error {
+  if (value instanceof Error) return value;
+  if (typeof value === "string") return new Error(value);
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    text = String(value);
+  }
+  return new Error(`non-error thrown: ${text}`, { cause: value });
+}

@@ -1,0 +1,134 @@
+import type { StandardSchemaV1 } from "@standard-schema/spec";
+import { OptionsError } from "../errors.js";
+import type { JobLogEntry, JobRecord, LogLevel } from "../store/store.js";
+import { type RetryOptions, validateBackoff } from "./backoff.js";
+import type { HandlerOutcome } from "./outcome.js";
+
+/** What a handler gets besides its data. */
+export interface JobContext {
+  readonly id: string;
+  readonly name: string;
+  readonly queue: string;
+  /** 1 on the first attempt. */
+  readonly attempt: number;
+  readonly maxAttempts: number;
+  /** Aborted on timeout, cancellation, lost lease or shutdown past the grace period. Pass it to fetch() etc. */
+  readonly signal: AbortSignal;
+  /** The job as claimed (read-only snapshot). */
+  readonly job: Readonly<JobRecord>;
+  /** Stores progress (a number 0-100 or any JSON) and emits `job:progress`. Writes are coalesced. */
+  progress(value: unknown): void;
+  /** Appends a line to the job's log, kept with the job. */
+  log(message: string, level?: LogLevel): void;
+}
+
+/** A handler returns its result (stored as JSON), or an outcome from `snooze`, `cancel`, `discard`. */
+export type JobHandler<TData, TResult> = (
+  data: TData,
+  ctx: JobContext,
+) => Promise<TResult | HandlerOutcome> | TResult | HandlerOutcome;
+
+/** Options shared by a job type's definition and, where noted, overridable per enqueue. */
+export interface JobTypeOptions {
+  /** Queue its jobs go to. Default "default". */
+  queue?: string;
+  /** Lower runs first. Default 0. */
+  priority?: number;
+  /** Newest first within its priority. Default false. */
+  lifo?: boolean;
+  retry?: RetryOptions;
+  /** An attempt running longer is aborted and fails with a timeout error. Default none. */
+  timeoutMs?: number;
+  /** Lease rescues allowed before the job is discarded as stalled. Default 25. */
+  maxStalls?: number;
+}
+
+export interface DefineJobOptions<TData, TResult, S extends StandardSchemaV1 | undefined> extends JobTypeOptions {
+  /** The job type's stable name: how it is stored and how workers find its handler. */
+  name: string;
+  /** Any Standard Schema validator; checked at enqueue and again before the handler runs. */
+  schema?: S;
+  handler: JobHandler<TData, TResult>;
+}
+
+/** A job type: returned by {@link defineJob}, passed to `enqueue` and to workers. */
+export interface JobDefinition<TInput = unknown, TData = TInput, TResult = unknown> extends JobTypeOptions {
+  readonly name: string;
+  readonly schema: StandardSchemaV1<TInput, TData> | undefined;
+  readonly handler: JobHandler<TData, TResult>;
+  /** Phantom field carrying the enqueue input type; never set. */
+  readonly __input?: TInput;
+}
+
+/** Any job definition, whatever its types. */
+// biome-ignore lint/suspicious/noExplicitAny: a heterogeneous list of job types needs the widest element type
+export type AnyJobDefinition = JobDefinition<any, any, any>;
+
+/** The data type `enqueue` accepts for a definition. */
+export type JobInput<J> = J extends JobDefinition<infer I, unknown, unknown> ? I : never;
+
+const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
+
+export function assertName(value: unknown, field: string): asserts value is string {
+  if (typeof value !== "string" || !NAME_RE.test(value)) {
+    throw new OptionsError(
+      `${field} must be 1-128 characters of letters, digits, "_", ".", ":" or "-", starting with a letter or digit; got ${JSON.stringify(value)}`,
+    );
+  }
+}
+
+export function assertInt(value: unknown, field: string, min: number, max = Number.MAX_SAFE_INTEGER): void {
+  if (value === undefined) return;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+    throw new OptionsError(`${field} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
+  }
+}
+
+/** Checks options shared by definitions and enqueue calls; `prefix` names where they came from. */
+export function validateJobTypeOptions(o: JobTypeOptions, prefix: string): void {
+  if (o.queue !== undefined) assertName(o.queue, `${prefix}queue`);
+  assertInt(o.priority, `${prefix}priority`, -1_000_000, 1_000_000);
+  if (o.lifo !== undefined && typeof o.lifo !== "boolean") {
+    throw new OptionsError(`${prefix}lifo must be a boolean`);
+  }
+  assertInt(o.timeoutMs, `${prefix}timeoutMs`, 1);
+  assertInt(o.maxStalls, `${prefix}maxStalls`, 0, 1_000);
+  if (o.retry !== undefined) {
+    if (typeof o.retry !== "object" || o.retry === null) {
+      throw new OptionsError(`${prefix}retry must be an object like { attempts: 5, backoff: "exponential" }`);
+    }
+    assertInt(o.retry.attempts, `${prefix}retry.attempts`, 1, 1_000);
+    validateBackoff(o.retry.backoff, `${prefix}retry.backoff`);
+  }
+}
+
+/**
+ * Defines a job type. With a schema, the handler's data type is the schema's output and `enqueue` accepts
+ * the schema's input; without one, give the data type explicitly: `defineJob<{ id: string }>({...})`.
+ */
+export function defineJob<S extends StandardSchemaV1, TResult = unknown>(
+  options: DefineJobOptions<StandardSchemaV1.InferOutput<S>, TResult, S> & { schema: S },
+): JobDefinition<StandardSchemaV1.InferInput<S>, StandardSchemaV1.InferOutput<S>, TResult>;
+export function defineJob<TData = unknown, TResult = unknown>(
+  options: DefineJobOptions<TData, TResult, undefined> & { schema?: undefined },
+): JobDefinition<TData, TData, TResult>;
+export function defineJob(
+  options: DefineJobOptions<unknown, unknown, StandardSchemaV1 | undefined>,
+): JobDefinition<unknown, unknown, unknown> {
+  if (typeof options !== "object" || options === null) {
+    throw new OptionsError("defineJob(options): options must be an object with a name and a handler");
+  }
+  assertName(options.name, "defineJob options.name");
+  if (typeof options.handler !== "function") {
+    throw new OptionsError(`defineJob options.handler must be a function (job "${options.name}")`);
+  }
+  if (options.schema !== undefined && typeof options.schema?.["~standard"]?.validate !== "function") {
+    throw new OptionsError(
+      `defineJob options.schema must be a Standard Schema validator such as a zod or valibot schema (job "${options.name}")`,
+    );
+  }
+  validateJobTypeOptions(options, "defineJob options.");
+  return Object.freeze({ ...options, schema: options.schema });
+}
+
+export type { JobLogEntry };

@@ -1,0 +1,337 @@
+/**
+ * The Store seam: where jobs live. Operations are at the level of a queue ("claim available jobs"), never
+ * of a query: no SQL, key names, placeholders or connection handles cross this interface.
+ *
+ * @internal Unstable until the conformance suite (`describeStore` in `conveyor/testing`) settles; implement it
+ * only inside this repository. Any change to the semantics below extends that suite, which every store passes.
+ *
+ * Conventions:
+ * - Methods are noun-first (`jobInsert`, `queuePause`) and take one params object.
+ * - Times are epoch milliseconds; `now` is always passed in (the caller's Clock), never read by the store, so
+ *   tests drive time with a fake clock.
+ * - Job ids are decimal integer strings, unique per store and increasing in insert order.
+ * - Every transition of a running job is conditional on its lease (`id` + `token`): a worker whose lease was
+ *   rescued cannot complete, fail or otherwise touch the job any more.
+ * - Expected failures are typed errors from `../errors.ts` (`JobNotFoundError`, `InvalidStateTransitionError`).
+ */
+import type { JobState } from "../job/states.js";
+
+/** Why an attempt ended without success. */
+export type AttemptErrorKind =
+  | "cancel" // the job was cancelled while running
+  | "crash" // the thread or process running it died
+  | "handler" // the handler threw or rejected
+  | "stall" // the lease expired: the worker died or blocked its event loop
+  | "timeout" // the attempt ran past timeoutMs
+  | "validation"; // data failed the schema just before the handler ran
+
+/** One failed attempt, kept on the job in order. */
+export interface AttemptError {
+  /** The attempt number this error ended (1-based). */
+  attempt: number;
+  at: number;
+  kind: AttemptErrorKind;
+  message: string;
+  name: string;
+  stack?: string;
+}
+
+export type LogLevel = "debug" | "info" | "warn" | "error";
+
+/** A line written by `ctx.log` during an attempt. */
+export interface JobLogEntry {
+  at: number;
+  attempt: number;
+  level: LogLevel;
+  message: string;
+}
+
+/** A job as the store holds it. */
+export interface JobRecord {
+  id: string;
+  /** The job type (the name given to `defineJob`). */
+  name: string;
+  queue: string;
+  state: JobState;
+  /** JSON data, as enqueued. */
+  data: unknown;
+  /** Lower runs first. Default 0; negative values jump ahead. */
+  priority: number;
+  /** Newest-first within its priority instead of oldest-first. */
+  lifo: boolean;
+  /**
+   * Attempts that count against `maxAttempts`: incremented by claim, given back by snooze, release and
+   * rescue (a stall is counted in `stalls` instead).
+   */
+  attempt: number;
+  maxAttempts: number;
+  /** Times the job's lease expired while running (rescues). */
+  stalls: number;
+  /** Rescues allowed before the job is discarded with a stall error. */
+  maxStalls: number;
+  /** When the job may run (scheduled, retryable) or became runnable (available, running). */
+  runAt: number;
+  createdAt: number;
+  /** When the current or last attempt started. */
+  attemptedAt: number | null;
+  /** When it reached completed, cancelled or discarded. */
+  finishedAt: number | null;
+  /** Worker id holding the lease (running only). */
+  leaseOwner: string | null;
+  /** Opaque token of the current lease (running only). */
+  leaseToken: string | null;
+  leaseExpiresAt: number | null;
+  /** An operator or app asked to cancel this running job; the worker aborts its `ctx.signal`. */
+  cancelRequested: boolean;
+  timeoutMs: number | null;
+  /** Every failed attempt, oldest first. */
+  errors: AttemptError[];
+  /** The handler's return value once completed (JSON), else null. */
+  result: unknown;
+  /** The last value passed to `ctx.progress` (JSON), else null. */
+  progress: unknown;
+  /** Lines from `ctx.log`, oldest first. Claim may return this empty; `jobGet` returns all. */
+  logs: JobLogEntry[];
+  /** Free JSON metadata carried with the job (trace context, enqueue source...). */
+  meta: Record<string, unknown>;
+}
+
+export interface JobInsertParams {
+  name: string;
+  queue: string;
+  data: unknown;
+  priority: number;
+  lifo: boolean;
+  /** `runAt > now` inserts `scheduled`, otherwise `available`. */
+  runAt: number;
+  maxAttempts: number;
+  maxStalls: number;
+  timeoutMs: number | null;
+  meta: Record<string, unknown>;
+  now: number;
+}
+
+export interface JobInsertResult {
+  job: JobRecord;
+}
+
+export interface JobInsertManyParams {
+  /** Inserted atomically: all of them or none. */
+  jobs: JobInsertParams[];
+}
+
+export interface JobClaimParams {
+  /** Queues to claim from. Paused queues are skipped. */
+  queues: string[];
+  /** Only jobs whose name is in this list (the job types the worker can run). */
+  names: string[];
+  /** Worker id recorded as the lease owner. */
+  owner: string;
+  /** At most this many jobs. 0 claims nothing. */
+  limit: number;
+  leaseMs: number;
+  now: number;
+}
+
+/**
+ * How a running job's attempt ended. Each is applied only if the job is still running under `token`.
+ * - `complete`: → completed, `result` stored, `finishedAt = now`.
+ * - `retry`: → retryable at `runAt`, `error` appended.
+ * - `discard`: → discarded, `error` appended, `finishedAt = now`.
+ * - `snooze`: → scheduled at `runAt`; the attempt is given back (`attempt - 1`).
+ * - `cancel`: → cancelled, `error` (kind "cancel") appended, `finishedAt = now`.
+ * - `release`: → available at `now`; the attempt is given back (graceful shutdown).
+ * All clear the lease and `cancelRequested`. `progress`, when given, is stored as the final progress.
+ */
+export type JobOutcome =
+  | { type: "complete"; result: unknown }
+  | { type: "retry"; runAt: number; error: AttemptError }
+  | { type: "discard"; error: AttemptError }
+  | { type: "snooze"; runAt: number }
+  | { type: "cancel"; error: AttemptError }
+  | { type: "release" };
+
+export interface JobFinishUpdate {
+  id: string;
+  token: string;
+  outcome: JobOutcome;
+  progress?: unknown;
+  /** Log lines not yet flushed, appended before the outcome is applied. */
+  logs?: JobLogEntry[];
+}
+
+export interface JobFinishManyParams {
+  updates: JobFinishUpdate[];
+  now: number;
+  /** Claim more jobs in the same transaction or round trip, after the updates are applied. */
+  claim?: Omit<JobClaimParams, "now">;
+}
+
+export interface JobFinishManyResult {
+  /** One per update, in order: `false` where the lease was no longer held (the update was ignored). */
+  applied: boolean[];
+  /** Jobs claimed by `claim`, if given. */
+  claimed: JobRecord[];
+}
+
+export interface JobLeaseRenewParams {
+  leases: Array<{ id: string; token: string }>;
+  leaseMs: number;
+  now: number;
+}
+
+export interface JobLeaseRenewResult {
+  /** Ids whose lease is no longer held: the worker must abandon them. */
+  lost: string[];
+  /** Ids still held but with `cancelRequested` set: the worker aborts their signal. */
+  cancelRequested: string[];
+}
+
+export interface JobReportParams {
+  id: string;
+  token: string;
+  progress?: unknown;
+  logs?: JobLogEntry[];
+}
+
+export interface JobRescueParams {
+  now: number;
+  /** At most this many jobs per call. */
+  limit: number;
+}
+
+/**
+ * Running jobs whose lease expired before `now`. Each gets a `stall` error appended and `stalls + 1`; if that
+ * exceeds `maxStalls` it is discarded (`finishedAt = now`), otherwise it becomes available at `now` with its
+ * attempt given back. A job with `cancelRequested` is cancelled instead (`finishedAt = now`, no stall
+ * counted). Each id appears in exactly one list.
+ */
+export interface JobRescueResult {
+  cancelled: string[];
+  discarded: string[];
+  rescued: string[];
+}
+
+export interface JobListParams {
+  queue?: string;
+  state?: JobState;
+  name?: string;
+  /** 1 to 1000. */
+  limit: number;
+  /** Return jobs with an id lower than this (the previous page's `nextCursor`). */
+  cursor?: string;
+}
+
+export interface JobListResult {
+  /** Newest first (descending id). */
+  jobs: JobRecord[];
+  /** Pass as `cursor` for the next page; null on the last page. */
+  nextCursor: string | null;
+}
+
+export type JobCounts = Record<JobState, number>;
+
+export interface QueueInfo {
+  name: string;
+  paused: boolean;
+  counts: JobCounts;
+}
+
+export interface JobTypeInfo {
+  name: string;
+  queue: string;
+  /** Last time a worker registered it. */
+  seenAt: number;
+}
+
+export interface JobPruneParams {
+  /** Final-state jobs (completed, cancelled, discarded) that finished before this time are deleted. */
+  finishedBefore: number;
+  /** Only these final states; default all three. */
+  states?: JobState[];
+  /** At most this many per call. */
+  limit: number;
+}
+
+/** What a store can do beyond the required operations. */
+export interface StoreCapabilities {
+  /** Survives a process restart. */
+  durable: boolean;
+  /** `watch` delivers hints from other processes too, not only this one. */
+  crossProcessWatch: boolean;
+}
+
+/** Stops a `watch`. */
+export type Unwatch = () => void;
+
+export interface Store {
+  /** "memory", "sqlite", "redis". */
+  readonly kind: string;
+  readonly capabilities: StoreCapabilities;
+
+  /** Inserts one job: `scheduled` if `runAt > now`, else `available`. */
+  jobInsert(params: JobInsertParams): Promise<JobInsertResult>;
+  /** Inserts many jobs atomically, in order (their ids increase in array order). */
+  jobInsertMany(params: JobInsertManyParams): Promise<JobInsertResult[]>;
+  /**
+   * Stages due jobs, then leases up to `limit` available jobs from unpaused `queues` whose name is in `names`,
+   * in claim order: lower `priority` first; within a priority, LIFO jobs newest first, then the rest by
+   * `runAt` then id. Each claimed job becomes running with `attempt + 1`, `attemptedAt = now`, a fresh
+   * `leaseToken`, `leaseOwner = owner` and `leaseExpiresAt = now + leaseMs`. Two concurrent claims never
+   * return the same job.
+   */
+  jobClaim(params: JobClaimParams): Promise<JobRecord[]>;
+  /** Applies attempt outcomes (see {@link JobOutcome}), then optionally claims more, atomically per call. */
+  jobFinishMany(params: JobFinishManyParams): Promise<JobFinishManyResult>;
+  /** Extends the leases still held to `now + leaseMs`. */
+  jobLeaseRenew(params: JobLeaseRenewParams): Promise<JobLeaseRenewResult>;
+  /** Stores progress and appends log lines of a running job; returns false if the lease is no longer held. */
+  jobReport(params: JobReportParams): Promise<boolean>;
+  /** Rescues running jobs whose lease expired (see {@link JobRescueResult}). */
+  jobRescue(params: JobRescueParams): Promise<JobRescueResult>;
+  /** Moves scheduled and retryable jobs whose `runAt <= now` to available; returns how many. */
+  jobStage(params: { now: number }): Promise<number>;
+  /** Earliest `runAt` of scheduled or retryable jobs in these queues, or null: when a worker should look again. */
+  jobNextRunAt(params: { queues: string[] }): Promise<number | null>;
+  /** The job with its logs, or null. */
+  jobGet(params: { id: string }): Promise<JobRecord | null>;
+  /** Jobs newest first, filtered, with cursor pagination. */
+  jobList(params: JobListParams): Promise<JobListResult>;
+  /** Job counts per state, in one queue or all. Every state is present (0 when none). */
+  jobCount(params: { queue?: string }): Promise<JobCounts>;
+  /**
+   * Operator retry: a scheduled, retryable, completed, cancelled or discarded job becomes available at `now`;
+   * `maxAttempts` is raised to `attempt + 1` when exhausted, so it gets one more attempt. An available job is
+   * returned unchanged. Throws JobNotFoundError, or InvalidStateTransitionError for a running job.
+   */
+  jobRetry(params: { id: string; now: number }): Promise<JobRecord>;
+  /**
+   * Cancel: a scheduled, available or retryable job becomes cancelled (`finishedAt = now`); a running job gets
+   * `cancelRequested` (its worker aborts it and finishes it as cancelled); a final job is returned unchanged.
+   * Throws JobNotFoundError.
+   */
+  jobCancel(params: { id: string; now: number }): Promise<JobRecord>;
+  /** Deletes a job that is not running; false if it did not exist. Throws InvalidStateTransitionError if running. */
+  jobDelete(params: { id: string }): Promise<boolean>;
+  /** Deletes old final-state jobs; returns how many. */
+  jobPrune(params: JobPruneParams): Promise<number>;
+
+  /** Records the job types a worker can run (the store remembers known job names). */
+  jobTypeRegister(params: { types: Array<{ name: string; queue: string }>; now: number }): Promise<void>;
+  jobTypeList(): Promise<JobTypeInfo[]>;
+
+  /** Claims skip a paused queue until it is resumed; jobs can still be enqueued into it. */
+  queuePause(params: { queue: string }): Promise<void>;
+  queueResume(params: { queue: string }): Promise<void>;
+  /** Every queue that holds jobs, is paused or has a registered job type, by name. */
+  queueList(): Promise<QueueInfo[]>;
+
+  /**
+   * Calls `listener` when jobs may have become available in one of `queues` (an insert, a retry, a resume).
+   * A hint only, possibly spurious or coalesced: workers still look again at `jobNextRunAt` and on a slow poll.
+   */
+  watch(queues: string[], listener: () => void): Unwatch;
+
+  /** Releases connections and files. Idempotent. Later calls to other methods throw ClosedError. */
+  close(): Promise<void>;
+}
