@@ -22,11 +22,11 @@ export interface JobContext {
   log(message: string, level?: LogLevel): void;
 }
 
-/** A handler returns its result (stored as JSON), or an outcome from `snooze`, `cancel`, `discard`. */
-export type JobHandler<TData, TResult> = (
-  data: TData,
-  ctx: JobContext,
-) => Promise<TResult | HandlerOutcome> | TResult | HandlerOutcome;
+/**
+ * A handler returns its result (stored as JSON), or an outcome from `snooze`, `cancel`, `discard` (so
+ * `TResult` may include {@link HandlerOutcome}).
+ */
+export type JobHandler<TData, TResult> = (data: TData, ctx: JobContext) => Promise<TResult> | TResult;
 
 /** Options shared by a job type's definition and, where noted, overridable per enqueue. */
 export interface JobTypeOptions {
@@ -65,7 +65,7 @@ export interface JobDefinition<TInput = unknown, TData = TInput, TResult = unkno
 export type AnyJobDefinition = JobDefinition<any, any, any>;
 
 /** The data type `enqueue` accepts for a definition. */
-export type JobInput<J> = J extends JobDefinition<infer I, unknown, unknown> ? I : never;
+export type JobInput<J> = J extends { readonly __input?: infer I } ? I : never;
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
 

@@ -72,7 +72,7 @@ export interface JobRecord {
   /** When the job may run (scheduled, retryable) or became runnable (available, running). */
   runAt: number;
   createdAt: number;
-  /** When the current or last attempt started. */
+  /** When the current or last attempt was claimed (its handler may start a little later, after prefetch). */
   attemptedAt: number | null;
   /** When it reached completed, cancelled or discarded. */
   finishedAt: number | null;
@@ -201,9 +201,9 @@ export interface JobRescueParams {
 }
 
 /**
- * Running jobs whose lease expired before `now`. Each gets a `stall` error appended and `stalls + 1`; if that
- * exceeds `maxStalls` it is discarded (`finishedAt = now`), otherwise it becomes available at `now` with its
- * attempt given back. A job with `cancelRequested` is cancelled instead (`finishedAt = now`, no stall
+ * Running jobs whose lease expired before `now`. Each gets its attempt given back (`attempt - 1`), a `stall`
+ * error appended (numbered with the attempt that stalled) and `stalls + 1`; if `stalls` then exceeds
+ * `maxStalls` it is discarded (`finishedAt = now`), otherwise it becomes available at `now`. A job with `cancelRequested` is cancelled instead (`finishedAt = now`, no stall
  * counted). Each id appears in exactly one list.
  */
 export interface JobRescueResult {
@@ -275,8 +275,8 @@ export interface Store {
   jobInsertMany(params: JobInsertManyParams): Promise<JobInsertResult[]>;
   /**
    * Stages due jobs, then leases up to `limit` available jobs from unpaused `queues` whose name is in `names`,
-   * in claim order: lower `priority` first; within a priority, LIFO jobs newest first, then the rest by
-   * `runAt` then id. Each claimed job becomes running with `attempt + 1`, `attemptedAt = now`, a fresh
+   * in claim order: lower `priority` first; within a priority, LIFO jobs newest first (highest id, i.e. latest
+   * inserted), then the rest by `runAt` then id. Each claimed job becomes running with `attempt + 1`, `attemptedAt = now`, a fresh
    * `leaseToken`, `leaseOwner = owner` and `leaseExpiresAt = now + leaseMs`. Two concurrent claims never
    * return the same job.
    */

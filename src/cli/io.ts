@@ -1,0 +1,34 @@
+/** What a CLI run reads and writes: injected so tests run commands in-process with captured streams. */
+export interface CliStream {
+  write(chunk: string): unknown;
+  /** True when the stream is a terminal: progress bars and live output are drawn only then. */
+  isTTY?: boolean;
+  columns?: number;
+}
+
+/** The CLI's world: its output streams, environment and working directory, and an optional stop signal. */
+export interface CliIO {
+  stdout: CliStream;
+  stderr: CliStream;
+  env: Record<string, string | undefined>;
+  /** Directory relative paths (`--jobs`, `sqlite:./x.db`) resolve against. Default `process.cwd()`. */
+  cwd?: string;
+  /**
+   * Stops long-running commands (`worker`, an interactive `demo`) as SIGTERM would. When absent, those
+   * commands listen for SIGTERM and SIGINT on the process.
+   */
+  signal?: AbortSignal;
+}
+
+/** A bad flag, argument or value: printed as `error: ...` with exit code 2, before anything is touched. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+/** Writes one line (a newline is appended). */
+export function println(stream: CliStream, line = ""): void {
+  stream.write(`${line}\n`);
+}

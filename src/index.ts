@@ -1,0 +1,62 @@
+/**
+ * Conveyor: durable background jobs for TypeScript on Node.js.
+ * The store adapters with heavy dependencies load lazily (`sqlite:` URLs import `conveyor/sqlite`).
+ */
+export { type Clock, systemClock } from "./clock.js";
+export {
+  Conveyor,
+  type ConveyorOptions,
+  type EnqueueByNameOptions,
+  type EnqueueOptions,
+} from "./conveyor.js";
+export {
+  ClosedError,
+  ConveyorError,
+  coerceError,
+  type ErrorCode,
+  InvalidStateTransitionError,
+  JobNotFoundError,
+  NotSupportedError,
+  OptionsError,
+  PayloadTooLargeError,
+  StoreUnavailableError,
+  UnknownJobError,
+  UnknownStoreError,
+  ValidationError,
+  type ValidationIssue,
+} from "./errors.js";
+export { type ConveyorEventName, type ConveyorEvents, TypedEmitter } from "./events.js";
+export type { ExecutionRequest, Executor } from "./executor/executor.js";
+export { InlineExecutor } from "./executor/inline.js";
+export { JobCancelledError, JobTimeoutError, LeaseLostError, ShutdownError } from "./job/attempt-errors.js";
+export { type BackoffOption, backoffDelay, type RetryOptions } from "./job/backoff.js";
+export {
+  type AnyJobDefinition,
+  type DefineJobOptions,
+  defineJob,
+  type JobContext,
+  type JobDefinition,
+  type JobHandler,
+  type JobInput,
+  type JobTypeOptions,
+} from "./job/define.js";
+export { cancel, discard, type HandlerOutcome, snooze } from "./job/outcome.js";
+export { FINAL_STATES, isJobState, JOB_STATES, type JobState, TRANSITIONS } from "./job/states.js";
+export { MemoryStore } from "./store/memory/memory-store.js";
+export { type OpenStoreOptions, openStore } from "./store/open.js";
+export type {
+  AttemptError,
+  AttemptErrorKind,
+  JobCounts,
+  JobListParams,
+  JobListResult,
+  JobLogEntry,
+  JobRecord,
+  JobTypeInfo,
+  LogLevel,
+  QueueInfo,
+  Store,
+  StoreCapabilities,
+} from "./store/store.js";
+export type { Middleware } from "./worker/middleware.js";
+export { type StopOptions, Worker, type WorkerOptions } from "./worker/worker.js";

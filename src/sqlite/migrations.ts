@@ -1,0 +1,101 @@
+/**
+ * Versioned schema migrations of the SQLite store. Append only: a released migration is never edited or
+ * reordered, a schema change is a new entry with the next version. `openSqliteStore` applies the pending ones
+ * in one `BEGIN IMMEDIATE` transaction (so two processes opening a new file at once cannot both apply them)
+ * and refuses a database whose version is newer than {@link LATEST_VERSION}.
+ */
+
+/** One schema step. `sql` may hold several statements; it runs inside the migration transaction. */
+export interface Migration {
+  /** 1, 2, 3... in order, without gaps. */
+  readonly version: number;
+  /** Short description, recorded in `conveyor_migrations`. */
+  readonly name: string;
+  readonly sql: string;
+}
+
+/**
+ * Schema overview (version 1):
+ * - `jobs`: one row per job, a column per {@link import("../store/store.js").JobRecord} field; JSON fields
+ *   (`data`, `result`, `progress`, `meta`, `errors`) as text; `lifo_key` is 0 for FIFO jobs and the job id for
+ *   LIFO jobs, so `lifo_key DESC` puts LIFO jobs first, newest first.
+ * - Partial indexes keep each hot query on the rows it needs only: claim order of available jobs per queue,
+ *   due scheduled/retryable jobs (globally, and per queue for `jobNextRunAt`), leases of running jobs, and
+ *   finish time of final jobs (pruning). Finished jobs are in none of the hot indexes.
+ * - `job_logs`: log lines, appended without rewriting the job row; deleted with their job.
+ * - `queues`: per-queue flags (paused). `job_types`: names registered by workers.
+ */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: "initial schema",
+    sql: `
+CREATE TABLE jobs (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  name TEXT NOT NULL,
+  queue TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN
+    ('scheduled', 'available', 'running', 'retryable', 'completed', 'cancelled', 'discarded')),
+  data TEXT,
+  priority INTEGER NOT NULL DEFAULT 0,
+  lifo INTEGER NOT NULL DEFAULT 0,
+  lifo_key INTEGER NOT NULL DEFAULT 0,
+  attempt INTEGER NOT NULL DEFAULT 0,
+  max_attempts INTEGER NOT NULL,
+  stalls INTEGER NOT NULL DEFAULT 0,
+  max_stalls INTEGER NOT NULL,
+  run_at INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  attempted_at INTEGER,
+  finished_at INTEGER,
+  lease_owner TEXT,
+  lease_token TEXT,
+  lease_expires_at INTEGER,
+  cancel_requested INTEGER NOT NULL DEFAULT 0,
+  timeout_ms INTEGER,
+  errors TEXT NOT NULL DEFAULT '[]',
+  result TEXT,
+  progress TEXT,
+  meta TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX jobs_claim ON jobs (queue, priority, lifo_key DESC, run_at, id) WHERE state = 'available';
+CREATE INDEX jobs_due ON jobs (run_at) WHERE state IN ('scheduled', 'retryable');
+CREATE INDEX jobs_due_queue ON jobs (queue, run_at) WHERE state IN ('scheduled', 'retryable');
+CREATE INDEX jobs_lease ON jobs (lease_expires_at) WHERE state = 'running';
+CREATE INDEX jobs_queue_state ON jobs (queue, state);
+CREATE INDEX jobs_finished ON jobs (finished_at) WHERE state IN ('completed', 'cancelled', 'discarded');
+
+CREATE TABLE job_logs (
+  id INTEGER PRIMARY KEY,
+  job_id INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+  at INTEGER NOT NULL,
+  attempt INTEGER NOT NULL,
+  level TEXT NOT NULL,
+  message TEXT NOT NULL
+);
+CREATE INDEX job_logs_job ON job_logs (job_id, id);
+
+CREATE TABLE queues (
+  name TEXT PRIMARY KEY,
+  paused INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+
+CREATE TABLE job_types (
+  name TEXT PRIMARY KEY,
+  queue TEXT NOT NULL,
+  seen_at INTEGER NOT NULL
+) WITHOUT ROWID;
+`,
+  },
+];
+
+/** The schema version this code writes and understands. */
+export const LATEST_VERSION: number = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);
+
+/** Where a database stands against the migrations this code knows. */
+export interface MigrationStatus {
+  /** Highest version applied to the database (0 for an empty file). */
+  current: number;
+  /** Highest version this code knows ({@link LATEST_VERSION}). */
+  latest: number;
+}

@@ -1,0 +1,1045 @@
+import { randomUUID } from "node:crypto";
+import { mkdirSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import Database from "better-sqlite3";
+import {
+  ClosedError,
+  InvalidStateTransitionError,
+  JobNotFoundError,
+  OptionsError,
+  StoreUnavailableError,
+} from "../errors.js";
+import { FINAL_STATES, JOB_STATES, type JobState } from "../job/states.js";
+import type {
+  AttemptError,
+  JobClaimParams,
+  JobCounts,
+  JobFinishManyParams,
+  JobFinishManyResult,
+  JobFinishUpdate,
+  JobInsertManyParams,
+  JobInsertParams,
+  JobInsertResult,
+  JobLeaseRenewParams,
+  JobLeaseRenewResult,
+  JobListParams,
+  JobListResult,
+  JobLogEntry,
+  JobPruneParams,
+  JobRecord,
+  JobReportParams,
+  JobRescueParams,
+  JobRescueResult,
+  JobTypeInfo,
+  QueueInfo,
+  Store,
+  StoreCapabilities,
+  Unwatch,
+} from "../store/store.js";
+import { fromJsonColumn, toJsonColumn, toJsonText } from "./json.js";
+import { LATEST_VERSION, MIGRATIONS, type MigrationStatus } from "./migrations.js";
+import { WalWatcher } from "./wal-watch.js";
+
+/**
+ * How hard each commit is pushed to disk (`PRAGMA synchronous`, in WAL mode):
+ * - `"full"` (default): the WAL is fsynced at every commit. A job acknowledged by `jobInsert`, or an outcome
+ *   acknowledged by `jobFinishMany`, survives a process crash, an OS crash and a power loss. Cost: one fsync
+ *   per transaction, which is why completions and claims are batched into one transaction.
+ * - `"normal"`: the WAL is fsynced only at checkpoints. Survives a process crash (SIGKILL) with nothing lost;
+ *   an OS crash or power loss may roll back the last commits (never corrupts the file): recently enqueued
+ *   jobs may vanish and recently finished jobs may run again.
+ */
+export type SqliteDurability = "full" | "normal";
+
+/** Options of {@link openSqliteStore}. */
+export interface SqliteStoreOptions {
+  /** Database file. Parent directories are created if missing. `-wal` and `-shm` files live beside it. */
+  path: string;
+  /** See {@link SqliteDurability}. Default "full". */
+  durability?: SqliteDurability;
+  /**
+   * How long a statement waits for another connection's write lock before failing with a retryable
+   * StoreUnavailableError. Default 5000. The wait blocks this thread (better-sqlite3 is synchronous).
+   */
+  busyTimeoutMs?: number;
+}
+
+type Durability = SqliteDurability;
+
+interface JobRow {
+  id: number;
+  name: string;
+  queue: string;
+  state: JobState;
+  data: string | null;
+  priority: number;
+  lifo: number;
+  lifo_key: number;
+  attempt: number;
+  max_attempts: number;
+  stalls: number;
+  max_stalls: number;
+  run_at: number;
+  created_at: number;
+  attempted_at: number | null;
+  finished_at: number | null;
+  lease_owner: string | null;
+  lease_token: string | null;
+  lease_expires_at: number | null;
+  cancel_requested: number;
+  timeout_ms: number | null;
+  errors: string;
+  result: string | null;
+  progress: string | null;
+  meta: string;
+}
+
+interface Candidate {
+  id: number;
+  priority: number;
+  lifo_key: number;
+  run_at: number;
+}
+
+interface LogRow {
+  job_id: number;
+  at: number;
+  attempt: number;
+  level: JobLogEntry["level"];
+  message: string;
+}
+
+interface ExpiredRow {
+  id: number;
+  queue: string;
+  attempt: number;
+  stalls: number;
+  max_stalls: number;
+  cancel_requested: number;
+  lease_owner: string | null;
+  lease_token: string;
+  lease_expires_at: number;
+}
+
+interface Watcher {
+  queues: ReadonlySet<string>;
+  listener: () => void;
+}
+
+/** An update serialised up front, so a JSON failure throws before anything is written. */
+interface PreparedUpdate {
+  id: number | null;
+  token: string;
+  type: JobFinishUpdate["outcome"]["type"];
+  setProgress: number;
+  progress: string | null;
+  result: string | null;
+  error: string | null;
+  runAt: number;
+  logs: JobLogEntry[] | undefined;
+}
+
+const JOB_COLUMNS =
+  "id, name, queue, state, data, priority, lifo, lifo_key, attempt, max_attempts, stalls, max_stalls, run_at, " +
+  "created_at, attempted_at, finished_at, lease_owner, lease_token, lease_expires_at, cancel_requested, " +
+  "timeout_ms, errors, result, progress, meta";
+
+/** Clears the lease and stores the final progress when given; the common tail of every outcome. */
+const END_LEASE =
+  "lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, cancel_requested = 0, " +
+  "progress = CASE WHEN @setProgress THEN @progress ELSE progress END";
+const HELD = "WHERE id = @id AND lease_token = @token AND state = 'running'";
+const APPEND_ERROR = "errors = json_insert(errors, '$[#]', json(@error))";
+const WAITING_STATES = "('scheduled', 'available', 'retryable')";
+const DUE_STATES = "state IN ('scheduled', 'retryable')";
+const FINAL_SQL = "state IN ('completed', 'cancelled', 'discarded')";
+
+function prepareStatements(db: Database.Database) {
+  const p = db.prepare.bind(db);
+  return {
+    insert: p(
+      "INSERT INTO jobs (name, queue, state, data, priority, lifo, max_attempts, max_stalls, run_at, created_at, " +
+        "timeout_ms, meta) VALUES (@name, @queue, @state, @data, @priority, @lifo, @maxAttempts, @maxStalls, " +
+        "@runAt, @now, @timeoutMs, @meta)",
+    ),
+    setLifoKey: p("UPDATE jobs SET lifo_key = id WHERE id = ?"),
+    stage: p(`UPDATE jobs SET state = 'available' WHERE ${DUE_STATES} AND run_at <= ?`),
+    pausedQueues: p("SELECT name FROM queues WHERE paused = 1").pluck(),
+    claimCandidates: p(
+      "SELECT id, priority, lifo_key, run_at FROM jobs WHERE state = 'available' AND queue = @queue " +
+        "AND name IN (SELECT value FROM json_each(@names)) ORDER BY priority, lifo_key DESC, run_at, id LIMIT @limit",
+    ),
+    claimUpdate: p(
+      "UPDATE jobs SET state = 'running', attempt = attempt + 1, attempted_at = @now, lease_owner = @owner, " +
+        "lease_token = @token || '.' || id, lease_expires_at = @expires " +
+        `WHERE id IN (SELECT value FROM json_each(@ids)) AND state = 'available' RETURNING ${JOB_COLUMNS}`,
+    ),
+    complete: p(
+      `UPDATE jobs SET state = 'completed', result = @result, finished_at = @now, ${END_LEASE} ${HELD}`,
+    ),
+    retry: p(`UPDATE jobs SET state = 'retryable', run_at = @runAt, ${APPEND_ERROR}, ${END_LEASE} ${HELD}`),
+    discard: p(
+      `UPDATE jobs SET state = 'discarded', finished_at = @now, ${APPEND_ERROR}, ${END_LEASE} ${HELD}`,
+    ),
+    snooze: p(
+      `UPDATE jobs SET state = 'scheduled', run_at = @runAt, attempt = attempt - 1, ${END_LEASE} ${HELD}`,
+    ),
+    cancel: p(
+      `UPDATE jobs SET state = 'cancelled', finished_at = @now, ${APPEND_ERROR}, ${END_LEASE} ${HELD}`,
+    ),
+    release: p(
+      `UPDATE jobs SET state = 'available', run_at = @now, attempt = attempt - 1, ${END_LEASE} ${HELD} ` +
+        "RETURNING queue",
+    ).pluck(),
+    insertLog: p("INSERT INTO job_logs (job_id, at, attempt, level, message) VALUES (?, ?, ?, ?, ?)"),
+    renew: p(
+      "UPDATE jobs SET lease_expires_at = @expires WHERE id = @id AND lease_token = @token AND state = 'running' " +
+        "RETURNING cancel_requested",
+    ).pluck(),
+    holds: p("SELECT 1 FROM jobs WHERE id = ? AND lease_token = ? AND state = 'running'").pluck(),
+    reportProgress: p(`UPDATE jobs SET progress = @progress ${HELD}`),
+    expired: p(
+      "SELECT id, queue, attempt, stalls, max_stalls, cancel_requested, lease_owner, lease_token, " +
+        "lease_expires_at FROM jobs WHERE state = 'running' AND lease_expires_at < @now " +
+        "ORDER BY lease_expires_at LIMIT @limit",
+    ),
+    rescueCancel: p(
+      "UPDATE jobs SET state = 'cancelled', finished_at = @now, lease_owner = NULL, lease_token = NULL, " +
+        "lease_expires_at = NULL, cancel_requested = 0, " +
+        `${APPEND_ERROR} ${HELD}`,
+    ),
+    rescueDiscard: p(
+      "UPDATE jobs SET state = 'discarded', finished_at = @now, stalls = stalls + 1, lease_owner = NULL, " +
+        `lease_token = NULL, lease_expires_at = NULL, cancel_requested = 0, ${APPEND_ERROR} ${HELD}`,
+    ),
+    rescueAvailable: p(
+      "UPDATE jobs SET state = 'available', run_at = @now, attempt = attempt - 1, stalls = stalls + 1, " +
+        "lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, cancel_requested = 0, " +
+        `${APPEND_ERROR} ${HELD}`,
+    ),
+    nextRunAt: p(`SELECT run_at FROM jobs WHERE ${DUE_STATES} AND queue = ? ORDER BY run_at LIMIT 1`).pluck(),
+    get: p(`SELECT ${JOB_COLUMNS} FROM jobs WHERE id = ?`),
+    stateOf: p("SELECT state, queue FROM jobs WHERE id = ?"),
+    logsOf: p("SELECT job_id, at, attempt, level, message FROM job_logs WHERE job_id = ? ORDER BY id"),
+    logsOfMany: p(
+      "SELECT job_id, at, attempt, level, message FROM job_logs " +
+        "WHERE job_id IN (SELECT value FROM json_each(?)) ORDER BY id",
+    ),
+    countAll: p("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state"),
+    countQueue: p("SELECT state, COUNT(*) AS n FROM jobs WHERE queue = ? GROUP BY state"),
+    countByQueue: p("SELECT queue, state, COUNT(*) AS n FROM jobs GROUP BY queue, state"),
+    retryJob: p(
+      "UPDATE jobs SET state = 'available', run_at = @now, finished_at = NULL, result = NULL, " +
+        "cancel_requested = 0, max_attempts = CASE WHEN attempt >= max_attempts THEN attempt + 1 " +
+        "ELSE max_attempts END WHERE id = @id",
+    ),
+    cancelWaiting: p(`UPDATE jobs SET state = 'cancelled', finished_at = @now WHERE id = @id`),
+    requestCancel: p("UPDATE jobs SET cancel_requested = 1 WHERE id = ? AND state = 'running'"),
+    delete: p("DELETE FROM jobs WHERE id = ?"),
+    prune: p(
+      "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE " +
+        `${FINAL_SQL} AND state IN (SELECT value FROM json_each(@states)) AND finished_at < @before ` +
+        "LIMIT @limit)",
+    ),
+    typeUpsert: p(
+      "INSERT INTO job_types (name, queue, seen_at) VALUES (?, ?, ?) " +
+        "ON CONFLICT (name) DO UPDATE SET queue = excluded.queue, seen_at = excluded.seen_at",
+    ),
+    typeList: p("SELECT name, queue, seen_at FROM job_types ORDER BY name"),
+    typeQueues: p("SELECT DISTINCT queue FROM job_types").pluck(),
+    queuePause: p(
+      "INSERT INTO queues (name, paused) VALUES (?, 1) ON CONFLICT (name) DO UPDATE SET paused = 1",
+    ),
+    queueResume: p("UPDATE queues SET paused = 0 WHERE name = ?"),
+    queueRows: p("SELECT name, paused FROM queues"),
+    dataVersion: p("PRAGMA data_version").pluck(),
+    migrationVersion: p("SELECT COALESCE(MAX(version), 0) FROM conveyor_migrations").pluck(),
+  };
+}
+
+type Statements = ReturnType<typeof prepareStatements>;
+
+/** Parses a job id ("12") to its row id; null when it cannot be one (such a job does not exist). */
+function rowId(id: string): number | null {
+  if (typeof id !== "string" || !/^[1-9][0-9]{0,15}$/.test(id)) return null;
+  const n = Number(id);
+  return Number.isSafeInteger(n) ? n : null;
+}
+
+function toRecord(row: JobRow, logs: JobLogEntry[]): JobRecord {
+  return {
+    id: String(row.id),
+    name: row.name,
+    queue: row.queue,
+    state: row.state,
+    data: fromJsonColumn(row.data),
+    priority: row.priority,
+    lifo: row.lifo !== 0,
+    attempt: row.attempt,
+    maxAttempts: row.max_attempts,
+    stalls: row.stalls,
+    maxStalls: row.max_stalls,
+    runAt: row.run_at,
+    createdAt: row.created_at,
+    attemptedAt: row.attempted_at,
+    finishedAt: row.finished_at,
+    leaseOwner: row.lease_owner,
+    leaseToken: row.lease_token,
+    leaseExpiresAt: row.lease_expires_at,
+    cancelRequested: row.cancel_requested !== 0,
+    timeoutMs: row.timeout_ms,
+    // Fast paths for the common empty values: no JSON.parse on the claim hot path.
+    errors: row.errors === "[]" ? [] : (JSON.parse(row.errors) as AttemptError[]),
+    result: fromJsonColumn(row.result),
+    progress: fromJsonColumn(row.progress),
+    logs,
+    meta: row.meta === "{}" ? {} : (JSON.parse(row.meta) as Record<string, unknown>),
+  };
+}
+
+function toLog(row: LogRow): JobLogEntry {
+  return { at: row.at, attempt: row.attempt, level: row.level, message: row.message };
+}
+
+/** Claim order: lower priority first; LIFO (higher lifo_key) first within a priority; then run_at, then id. */
+function compareClaimOrder(a: Candidate, b: Candidate): number {
+  return a.priority - b.priority || b.lifo_key - a.lifo_key || a.run_at - b.run_at || a.id - b.id;
+}
+
+function emptyCounts(): JobCounts {
+  const counts = {} as JobCounts;
+  for (const state of JOB_STATES) counts[state] = 0;
+  return counts;
+}
+
+function errorText(error: AttemptError, id: string): string {
+  return toJsonText(error, `error of job ${id}`, "null");
+}
+
+/**
+ * Turns SQLite failures a caller can act on into typed errors: lock waits past `busyTimeoutMs` become a
+ * retryable StoreUnavailableError, I/O and file problems a non-retryable one. Everything else is rethrown.
+ */
+function mapError(error: unknown, path: string): unknown {
+  if (!(error instanceof Database.SqliteError)) return error;
+  const code = error.code;
+  if (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED")) {
+    return new StoreUnavailableError(
+      `sqlite database ${path} is locked by another connection for longer than busyTimeoutMs (${code})`,
+      true,
+      { cause: error },
+    );
+  }
+  if (/^SQLITE_(IOERR|FULL|CANTOPEN|READONLY|CORRUPT|NOTADB|PERM|AUTH)/.test(code)) {
+    return new StoreUnavailableError(`sqlite database ${path}: ${error.message} (${code})`, false, {
+      cause: error,
+    });
+  }
+  return error;
+}
+
+/**
+ * The embedded SQLite store (better-sqlite3, WAL). Durable ({@link SqliteDurability}); several processes may
+ * open the same file at once and every guarantee of the Store contract holds across them: each operation that
+ * writes runs in one `BEGIN IMMEDIATE` transaction, so two claims never return the same job, and a finish is
+ * applied only while `id` + lease token still match. `watch` hints come from this instance's own writes and,
+ * via an `fs.watch` on the `-wal` file, from other connections and processes (`crossProcessWatch`).
+ *
+ * Limits: calls are synchronous under their promises (a lock wait of up to `busyTimeoutMs` blocks the event
+ * loop); one SQLite database allows one writer at a time, so throughput comes from batching (`jobInsertMany`,
+ * `jobFinishMany` with `claim`), not from more connections. Use a local file system: WAL needs shared memory,
+ * so network file systems are not supported.
+ *
+ * Create it with {@link openSqliteStore}; the constructor expects an opened, migrated database.
+ */
+export class SqliteStore implements Store {
+  /** Always "sqlite". */
+  readonly kind = "sqlite";
+  /** Durable, and `watch` sees other processes' commits. */
+  readonly capabilities: StoreCapabilities = { durable: true, crossProcessWatch: true };
+  /** Absolute path of the database file. */
+  readonly path: string;
+  /** The durability mode the connection runs with. */
+  readonly durability: SqliteDurability;
+
+  #db: Database.Database | null;
+  readonly #s: Statements;
+  readonly #tx: (fn: () => unknown) => unknown;
+  readonly #watchers = new Set<Watcher>();
+  #wal: WalWatcher | null = null;
+  #dataVersion = 0;
+  #hintQueues = new Set<string>();
+  #hintAll = false;
+  #hintScheduled = false;
+
+  /** @internal Use {@link openSqliteStore}. */
+  constructor(db: Database.Database, path: string, durability: SqliteDurability) {
+    this.#db = db;
+    this.path = path;
+    this.durability = durability;
+    this.#s = prepareStatements(db);
+    const transaction = db.transaction((fn: () => unknown) => fn());
+    this.#tx = (fn) => transaction.immediate(fn);
+    this.#dataVersion = this.#s.dataVersion.get() as number;
+  }
+
+  /** Runs `fn` on the open database, mapping SQLite errors; throws ClosedError once closed. */
+  #run<T>(fn: () => T): T {
+    if (this.#db === null) throw new ClosedError("sqlite store");
+    try {
+      return fn();
+    } catch (error) {
+      throw mapError(error, this.path);
+    }
+  }
+
+  /** Runs `fn` in one `BEGIN IMMEDIATE` transaction (rolled back if it throws). */
+  #write<T>(fn: () => T): T {
+    return this.#run(() => this.#tx(fn) as T);
+  }
+
+  /** Schema version of the database and of this code, for diagnostics (`conveyor doctor`). */
+  migrationStatus(): MigrationStatus {
+    return this.#run(() => ({ current: this.#s.migrationVersion.get() as number, latest: LATEST_VERSION }));
+  }
+
+  async jobInsert(params: JobInsertParams): Promise<JobInsertResult> {
+    const [result] = await this.jobInsertMany({ jobs: [params] });
+    return result!;
+  }
+
+  /** All in one transaction: either every job is stored (ids increasing in array order) or none. */
+  async jobInsertMany(params: JobInsertManyParams): Promise<JobInsertResult[]> {
+    if (this.#db === null) throw new ClosedError("sqlite store");
+    if (params.jobs.length === 0) return [];
+    // Serialise everything first: a value that is not JSON throws before anything is written.
+    const rows = params.jobs.map((job) => ({
+      name: job.name,
+      queue: job.queue,
+      state: (job.runAt > job.now ? "scheduled" : "available") as JobState,
+      data: toJsonColumn(job.data, `data of job "${job.name}"`),
+      priority: job.priority,
+      lifo: job.lifo ? 1 : 0,
+      maxAttempts: job.maxAttempts,
+      maxStalls: job.maxStalls,
+      runAt: job.runAt,
+      now: job.now,
+      timeoutMs: job.timeoutMs,
+      meta: toJsonText(job.meta ?? {}, `meta of job "${job.name}"`, "{}"),
+    }));
+    const s = this.#s;
+    const ids = this.#write(() =>
+      rows.map((row) => {
+        const id = Number(s.insert.run(row).lastInsertRowid);
+        if (row.lifo) s.setLifoKey.run(id);
+        return id;
+      }),
+    );
+    const queues = new Set<string>();
+    const results = rows.map((row, i): JobInsertResult => {
+      queues.add(row.queue);
+      return {
+        job: {
+          id: String(ids[i]),
+          name: row.name,
+          queue: row.queue,
+          state: row.state,
+          data: fromJsonColumn(row.data),
+          priority: row.priority,
+          lifo: row.lifo === 1,
+          attempt: 0,
+          maxAttempts: row.maxAttempts,
+          stalls: 0,
+          maxStalls: row.maxStalls,
+          runAt: row.runAt,
+          createdAt: row.now,
+          attemptedAt: null,
+          finishedAt: null,
+          leaseOwner: null,
+          leaseToken: null,
+          leaseExpiresAt: null,
+          cancelRequested: false,
+          timeoutMs: row.timeoutMs,
+          errors: [],
+          result: null,
+          progress: null,
+          logs: [],
+          meta: row.meta === "{}" ? {} : (JSON.parse(row.meta) as Record<string, unknown>),
+        },
+      };
+    });
+    this.#hint(queues);
+    return results;
+  }
+
+  /** One IMMEDIATE transaction: stage due jobs, pick ids in claim order per queue, lease them (`logs: []`). */
+  async jobClaim(params: JobClaimParams): Promise<JobRecord[]> {
+    return this.#write(() => this.#claimIn(params, params.now));
+  }
+
+  #claimIn(params: Omit<JobClaimParams, "now">, now: number): JobRecord[] {
+    const { queues, names, limit } = params;
+    if (!(limit > 0) || queues.length === 0 || names.length === 0) return [];
+    const s = this.#s;
+    s.stage.run(now);
+    const paused = s.pausedQueues.all() as string[];
+    const namesJson = JSON.stringify(names);
+    let candidates: Candidate[] = [];
+    let fromQueues = 0;
+    for (const queue of new Set(queues)) {
+      if (paused.includes(queue)) continue;
+      const rows = s.claimCandidates.all({ queue, names: namesJson, limit }) as Candidate[];
+      if (rows.length === 0) continue;
+      fromQueues++;
+      candidates = candidates.length === 0 ? rows : candidates.concat(rows);
+    }
+    if (candidates.length === 0) return [];
+    if (fromQueues > 1) candidates = candidates.sort(compareClaimOrder).slice(0, limit);
+    const rows = s.claimUpdate.all({
+      ids: JSON.stringify(candidates.map((c) => c.id)),
+      now,
+      owner: params.owner,
+      token: randomUUID(),
+      expires: now + params.leaseMs,
+    }) as JobRow[];
+    // RETURNING order is unspecified: restore claim order.
+    rows.sort(compareClaimOrder);
+    return rows.map((row) => toRecord(row, []));
+  }
+
+  /**
+   * One IMMEDIATE transaction for every update and the optional claim: a batch of completions costs one
+   * commit (one fsync with durability "full"). Each update is applied only while its lease is held; its log
+   * lines are appended only then too. Values that are not JSON throw before anything is written.
+   */
+  async jobFinishMany(params: JobFinishManyParams): Promise<JobFinishManyResult> {
+    if (this.#db === null) throw new ClosedError("sqlite store");
+    const prepared = params.updates.map((u): PreparedUpdate => {
+      const outcome = u.outcome;
+      return {
+        id: rowId(u.id),
+        token: u.token,
+        type: outcome.type,
+        setProgress: u.progress === undefined ? 0 : 1,
+        progress: toJsonColumn(u.progress, `progress of job ${u.id}`),
+        result: outcome.type === "complete" ? toJsonColumn(outcome.result, `result of job ${u.id}`) : null,
+        error:
+          outcome.type === "retry" || outcome.type === "discard" || outcome.type === "cancel"
+            ? errorText(outcome.error, u.id)
+            : null,
+        runAt: outcome.type === "retry" || outcome.type === "snooze" ? outcome.runAt : params.now,
+        logs: u.logs,
+      };
+    });
+    const released = new Set<string>();
+    const now = params.now;
+    const s = this.#s;
+    const result = this.#write((): JobFinishManyResult => {
+      const applied = prepared.map((u) => {
+        if (u.id === null) return false;
+        const args = {
+          id: u.id,
+          token: u.token,
+          now,
+          setProgress: u.setProgress,
+          progress: u.progress,
+        };
+        let held: boolean;
+        switch (u.type) {
+          case "complete":
+            held = s.complete.run({ ...args, result: u.result }).changes === 1;
+            break;
+          case "retry":
+            held = s.retry.run({ ...args, runAt: u.runAt, error: u.error }).changes === 1;
+            break;
+          case "discard":
+            held = s.discard.run({ ...args, error: u.error }).changes === 1;
+            break;
+          case "snooze":
+            held = s.snooze.run({ ...args, runAt: u.runAt }).changes === 1;
+            break;
+          case "cancel":
+            held = s.cancel.run({ ...args, error: u.error }).changes === 1;
+            break;
+          case "release": {
+            const queue = s.release.get(args) as string | undefined;
+            held = queue !== undefined;
+            if (held) released.add(queue!);
+            break;
+          }
+        }
+        if (held && u.logs) this.#appendLogs(u.id, u.logs);
+        return held;
+      });
+      const claimed = params.claim ? this.#claimIn(params.claim, now) : [];
+      return { applied, claimed };
+    });
+    if (released.size > 0) this.#hint(released);
+    return result;
+  }
+
+  #appendLogs(id: number, logs: readonly JobLogEntry[]): void {
+    for (const log of logs) this.#s.insertLog.run(id, log.at, log.attempt, log.level, String(log.message));
+  }
+
+  async jobLeaseRenew(params: JobLeaseRenewParams): Promise<JobLeaseRenewResult> {
+    const lost: string[] = [];
+    const cancelRequested: string[] = [];
+    if (params.leases.length === 0) {
+      this.#run(() => undefined);
+      return { lost, cancelRequested };
+    }
+    const expires = params.now + params.leaseMs;
+    this.#write(() => {
+      for (const lease of params.leases) {
+        const id = rowId(lease.id);
+        const flag =
+          id === null ? undefined : (this.#s.renew.get({ id, token: lease.token, expires }) as number | undefined);
+        if (flag === undefined) lost.push(lease.id);
+        else if (flag !== 0) cancelRequested.push(lease.id);
+      }
+    });
+    return { lost, cancelRequested };
+  }
+
+  async jobReport(params: JobReportParams): Promise<boolean> {
+    if (this.#db === null) throw new ClosedError("sqlite store");
+    const id = rowId(params.id);
+    const progress =
+      params.progress === undefined ? undefined : toJsonColumn(params.progress, `progress of job ${params.id}`);
+    const logs = params.logs ?? [];
+    if (id === null) return false;
+    const s = this.#s;
+    if (progress === undefined && logs.length === 0) {
+      return this.#run(() => s.holds.get(id, params.token) !== undefined);
+    }
+    return this.#write(() => {
+      const held =
+        progress === undefined
+          ? s.holds.get(id, params.token) !== undefined
+          : s.reportProgress.run({ id, token: params.token, progress }).changes === 1;
+      if (held) this.#appendLogs(id, logs);
+      return held;
+    });
+  }
+
+  /**
+   * One IMMEDIATE transaction over at most `limit` expired leases (oldest expiry first). A stall error
+   * (`name: "StallError"`) is appended to rescued and discarded jobs; a cancel-requested job is cancelled with a
+   * "cancel" error and no stall counted.
+   */
+  async jobRescue(params: JobRescueParams): Promise<JobRescueResult> {
+    const result: JobRescueResult = { cancelled: [], discarded: [], rescued: [] };
+    const queues = new Set<string>();
+    const { now } = params;
+    const s = this.#s;
+    if (!(params.limit > 0)) {
+      this.#run(() => undefined);
+      return result;
+    }
+    this.#write(() => {
+      const rows = s.expired.all({ now, limit: params.limit }) as ExpiredRow[];
+      for (const row of rows) {
+        const id = String(row.id);
+        const args = { id: row.id, token: row.lease_token, now };
+        if (row.cancel_requested !== 0) {
+          const error: AttemptError = {
+            attempt: row.attempt,
+            at: now,
+            kind: "cancel",
+            message: "cancelled: the lease expired after cancellation was requested",
+            name: "JobCancelledError",
+          };
+          s.rescueCancel.run({ ...args, error: errorText(error, id) });
+          result.cancelled.push(id);
+          continue;
+        }
+        const error: AttemptError = {
+          attempt: row.attempt,
+          at: now,
+          kind: "stall",
+          message:
+            `the lease of worker ${row.lease_owner ?? "?"} expired at ${row.lease_expires_at} without renewal ` +
+            "(the worker died or blocked its event loop)",
+          name: "StallError",
+        };
+        if (row.stalls + 1 > row.max_stalls) {
+          s.rescueDiscard.run({ ...args, error: errorText(error, id) });
+          result.discarded.push(id);
+        } else {
+          s.rescueAvailable.run({ ...args, error: errorText(error, id) });
+          result.rescued.push(id);
+          queues.add(row.queue);
+        }
+      }
+    });
+    if (queues.size > 0) this.#hint(queues);
+    return result;
+  }
+
+  async jobStage(params: { now: number }): Promise<number> {
+    return this.#run(() => this.#s.stage.run(params.now).changes);
+  }
+
+  async jobNextRunAt(params: { queues: string[] }): Promise<number | null> {
+    return this.#run(() => {
+      let next: number | null = null;
+      for (const queue of new Set(params.queues)) {
+        const runAt = this.#s.nextRunAt.get(queue) as number | undefined;
+        if (runAt !== undefined && (next === null || runAt < next)) next = runAt;
+      }
+      return next;
+    });
+  }
+
+  async jobGet(params: { id: string }): Promise<JobRecord | null> {
+    return this.#run(() => this.#getIn(params.id));
+  }
+
+  #getIn(id: string): JobRecord | null {
+    const n = rowId(id);
+    if (n === null) return null;
+    const row = this.#s.get.get(n) as JobRow | undefined;
+    if (row === undefined) return null;
+    const logs = (this.#s.logsOf.all(n) as LogRow[]).map(toLog);
+    return toRecord(row, logs);
+  }
+
+  readonly #listStatements = new Map<string, Database.Statement>();
+
+  /** Newest first by id; records are complete (with logs). `limit` must be an integer from 1 to 1000. */
+  async jobList(params: JobListParams): Promise<JobListResult> {
+    const { limit } = params;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
+      throw new OptionsError(`jobList: limit must be an integer from 1 to 1000, got ${String(limit)}`);
+    }
+    let cursor: number | null = null;
+    if (params.cursor !== undefined) {
+      cursor = rowId(params.cursor);
+      if (cursor === null) {
+        throw new OptionsError(`jobList: cursor must be a job id from a previous page, got "${params.cursor}"`);
+      }
+    }
+    return this.#run(() => {
+      const where: string[] = [];
+      const args: Record<string, string | number> = { limit: limit + 1 };
+      if (params.queue !== undefined) {
+        where.push("queue = @queue");
+        args.queue = params.queue;
+      }
+      if (params.state !== undefined) {
+        where.push("state = @state");
+        args.state = params.state;
+      }
+      if (params.name !== undefined) {
+        where.push("name = @name");
+        args.name = params.name;
+      }
+      if (cursor !== null) {
+        where.push("id < @cursor");
+        args.cursor = cursor;
+      }
+      const key = where.join(" AND ");
+      let statement = this.#listStatements.get(key);
+      if (statement === undefined) {
+        statement = this.#db!.prepare(
+          `SELECT ${JOB_COLUMNS} FROM jobs ${key ? `WHERE ${key}` : ""} ORDER BY id DESC LIMIT @limit`,
+        );
+        this.#listStatements.set(key, statement);
+      }
+      const rows = statement.all(args) as JobRow[];
+      const more = rows.length > limit;
+      if (more) rows.pop();
+      const logsById = new Map<number, JobLogEntry[]>();
+      if (rows.length > 0) {
+        const logRows = this.#s.logsOfMany.all(JSON.stringify(rows.map((r) => r.id))) as LogRow[];
+        for (const log of logRows) {
+          const list = logsById.get(log.job_id);
+          if (list) list.push(toLog(log));
+          else logsById.set(log.job_id, [toLog(log)]);
+        }
+      }
+      const jobs = rows.map((row) => toRecord(row, logsById.get(row.id) ?? []));
+      const last = rows[rows.length - 1];
+      return { jobs, nextCursor: more && last ? String(last.id) : null };
+    });
+  }
+
+  async jobCount(params: { queue?: string }): Promise<JobCounts> {
+    return this.#run(() => {
+      const rows = (
+        params.queue === undefined ? this.#s.countAll.all() : this.#s.countQueue.all(params.queue)
+      ) as Array<{ state: JobState; n: number }>;
+      const counts = emptyCounts();
+      for (const row of rows) counts[row.state] = row.n;
+      return counts;
+    });
+  }
+
+  async jobRetry(params: { id: string; now: number }): Promise<JobRecord> {
+    let queue: string | null = null;
+    const job = this.#write(() => {
+      const id = rowId(params.id);
+      const row = id === null ? undefined : (this.#s.stateOf.get(id) as { state: JobState; queue: string });
+      if (id === null || row === undefined) throw new JobNotFoundError(params.id);
+      if (row.state === "running") throw new InvalidStateTransitionError(params.id, row.state, "retry");
+      if (row.state !== "available") {
+        this.#s.retryJob.run({ id, now: params.now });
+        queue = row.queue;
+      }
+      return this.#getIn(params.id)!;
+    });
+    if (queue !== null) this.#hint([queue]);
+    return job;
+  }
+
+  async jobCancel(params: { id: string; now: number }): Promise<JobRecord> {
+    return this.#write(() => {
+      const id = rowId(params.id);
+      const row = id === null ? undefined : (this.#s.stateOf.get(id) as { state: JobState; queue: string });
+      if (id === null || row === undefined) throw new JobNotFoundError(params.id);
+      if (row.state === "running") this.#s.requestCancel.run(id);
+      else if (!FINAL_STATES.includes(row.state)) this.#s.cancelWaiting.run({ id, now: params.now });
+      return this.#getIn(params.id)!;
+    });
+  }
+
+  async jobDelete(params: { id: string }): Promise<boolean> {
+    return this.#write(() => {
+      const id = rowId(params.id);
+      const row = id === null ? undefined : (this.#s.stateOf.get(id) as { state: JobState; queue: string });
+      if (id === null || row === undefined) return false;
+      if (row.state === "running") throw new InvalidStateTransitionError(params.id, row.state, "delete");
+      this.#s.delete.run(id);
+      return true;
+    });
+  }
+
+  /** Deletes up to `limit` final jobs (with their logs); non-final states in `states` are ignored. */
+  async jobPrune(params: JobPruneParams): Promise<number> {
+    const states = (params.states ?? FINAL_STATES).filter((state) => FINAL_STATES.includes(state));
+    if (!(params.limit > 0) || states.length === 0) {
+      this.#run(() => undefined);
+      return 0;
+    }
+    return this.#write(
+      () =>
+        this.#s.prune.run({ states: JSON.stringify(states), before: params.finishedBefore, limit: params.limit })
+          .changes,
+    );
+  }
+
+  async jobTypeRegister(params: { types: Array<{ name: string; queue: string }>; now: number }): Promise<void> {
+    if (params.types.length === 0) {
+      this.#run(() => undefined);
+      return;
+    }
+    this.#write(() => {
+      for (const type of params.types) this.#s.typeUpsert.run(type.name, type.queue, params.now);
+    });
+  }
+
+  async jobTypeList(): Promise<JobTypeInfo[]> {
+    return this.#run(() =>
+      (this.#s.typeList.all() as Array<{ name: string; queue: string; seen_at: number }>).map((row) => ({
+        name: row.name,
+        queue: row.queue,
+        seenAt: row.seen_at,
+      })),
+    );
+  }
+
+  async queuePause(params: { queue: string }): Promise<void> {
+    this.#run(() => this.#s.queuePause.run(params.queue));
+  }
+
+  async queueResume(params: { queue: string }): Promise<void> {
+    this.#run(() => this.#s.queueResume.run(params.queue));
+    this.#hint([params.queue]);
+  }
+
+  async queueList(): Promise<QueueInfo[]> {
+    return this.#run(() => {
+      const s = this.#s;
+      const queues = new Map<string, QueueInfo>();
+      const entry = (name: string): QueueInfo => {
+        let info = queues.get(name);
+        if (info === undefined) {
+          info = { name, paused: false, counts: emptyCounts() };
+          queues.set(name, info);
+        }
+        return info;
+      };
+      const counts = s.countByQueue.all() as Array<{ queue: string; state: JobState; n: number }>;
+      for (const row of counts) entry(row.queue).counts[row.state] = row.n;
+      for (const queue of s.typeQueues.all() as string[]) entry(queue);
+      for (const row of s.queueRows.all() as Array<{ name: string; paused: number }>) {
+        if (row.paused !== 0) entry(row.name).paused = true;
+        else if (queues.has(row.name)) entry(row.name).paused = false;
+      }
+      return [...queues.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    });
+  }
+
+  /**
+   * Hints, never data: `listener` is called (with no arguments, after the triggering call returned) on an
+   * insert, retry, resume, release or rescue in one of `queues` through this instance, and on any commit of
+   * another connection or process to this database (any queue; coalesced, at most about one call per
+   * millisecond). It may be called spuriously and hints may be missed if the file cannot be watched: keep a
+   * slow poll. Listener exceptions are ignored.
+   */
+  watch(queues: string[], listener: () => void): Unwatch {
+    if (this.#db === null) throw new ClosedError("sqlite store");
+    const watcher: Watcher = { queues: new Set(queues), listener };
+    this.#watchers.add(watcher);
+    if (this.#wal === null) {
+      this.#dataVersion = this.#s.dataVersion.get() as number;
+      this.#wal = new WalWatcher(
+        `${this.path}-wal`,
+        () => this.#otherCommitted(),
+        () => this.#hint(null),
+      );
+      this.#wal.start();
+    }
+    return () => {
+      if (!this.#watchers.delete(watcher)) return;
+      if (this.#watchers.size === 0 && this.#wal) {
+        this.#wal.stop();
+        this.#wal = null;
+      }
+    };
+  }
+
+  /** True when another connection committed since the last look (`PRAGMA data_version`). */
+  #otherCommitted(): boolean {
+    if (this.#db === null) return false;
+    const version = this.#s.dataVersion.get() as number;
+    if (version === this.#dataVersion) return false;
+    this.#dataVersion = version;
+    return true;
+  }
+
+  /** Queues a hint for watchers of `queues` (null: every watcher), delivered once after the current call. */
+  #hint(queues: Iterable<string> | null): void {
+    if (this.#watchers.size === 0) return;
+    if (queues === null) this.#hintAll = true;
+    else for (const queue of queues) this.#hintQueues.add(queue);
+    if (this.#hintScheduled) return;
+    this.#hintScheduled = true;
+    queueMicrotask(() => {
+      const all = this.#hintAll;
+      const hinted = this.#hintQueues;
+      this.#hintAll = false;
+      this.#hintQueues = new Set();
+      this.#hintScheduled = false;
+      if (this.#db === null) return;
+      for (const watcher of [...this.#watchers]) {
+        if (!this.#watchers.has(watcher)) continue;
+        let match = all;
+        if (!match) {
+          for (const queue of watcher.queues) {
+            if (hinted.has(queue)) {
+              match = true;
+              break;
+            }
+          }
+        }
+        if (!match) continue;
+        try {
+          watcher.listener();
+        } catch {
+          // a hint listener's failure is its own business
+        }
+      }
+    });
+  }
+
+  /** Stops watching and closes the connection. Idempotent; later calls to other methods throw ClosedError. */
+  async close(): Promise<void> {
+    const db = this.#db;
+    if (db === null) return;
+    this.#db = null;
+    this.#wal?.stop();
+    this.#wal = null;
+    this.#watchers.clear();
+    db.close();
+  }
+}
+
+const DURABILITIES: readonly string[] = ["full", "normal"];
+
+/**
+ * Opens (creating if needed) a SQLite database as a {@link SqliteStore}: validates options (OptionsError
+ * naming the field), creates missing parent directories, sets the pragmas (WAL, `synchronous` FULL or NORMAL
+ * per `durability`, `busy_timeout`, `foreign_keys`), then applies pending migrations in one IMMEDIATE
+ * transaction. Rejects with StoreUnavailableError (not retryable) when the file is not a database or was
+ * migrated by a newer Conveyor than this one.
+ */
+export async function openSqliteStore(options: SqliteStoreOptions): Promise<SqliteStore> {
+  if (typeof options !== "object" || options === null) {
+    throw new OptionsError("openSqliteStore: options must be an object with a path");
+  }
+  const { path, durability = "full", busyTimeoutMs = 5000 } = options;
+  if (typeof path !== "string" || path.trim() === "") {
+    throw new OptionsError(`openSqliteStore: path must be a non-empty file path, got ${JSON.stringify(path)}`);
+  }
+  if (path === ":memory:" || path.startsWith("file:")) {
+    throw new OptionsError(
+      `openSqliteStore: path must be a plain file path, got "${path}"; use the "memory" store for a store in memory`,
+    );
+  }
+  if (!DURABILITIES.includes(durability)) {
+    throw new OptionsError(
+      `openSqliteStore: durability must be "full" or "normal", got ${JSON.stringify(durability)}`,
+    );
+  }
+  if (typeof busyTimeoutMs !== "number" || !Number.isInteger(busyTimeoutMs) || busyTimeoutMs < 0) {
+    throw new OptionsError(
+      `openSqliteStore: busyTimeoutMs must be an integer >= 0, got ${JSON.stringify(busyTimeoutMs)}`,
+    );
+  }
+  const file = resolve(path);
+  let db: Database.Database | null = null;
+  try {
+    mkdirSync(dirname(file), { recursive: true });
+    db = new Database(file, { timeout: busyTimeoutMs });
+    db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+    const mode = db.pragma("journal_mode = WAL", { simple: true });
+    if (String(mode).toLowerCase() !== "wal") {
+      throw new StoreUnavailableError(`sqlite database ${file} could not switch to WAL mode (got ${mode})`, false);
+    }
+    db.pragma(`synchronous = ${durability === "full" ? "FULL" : "NORMAL"}`);
+    db.pragma("foreign_keys = ON");
+    db.pragma("temp_store = MEMORY");
+    migrate(db, file);
+    return new SqliteStore(db, file, durability as SqliteDurability);
+  } catch (error) {
+    db?.close();
+    throw mapError(error, file);
+  }
+}
+
+/** Applies pending migrations in one IMMEDIATE transaction; refuses a database newer than this code. */
+function migrate(db: Database.Database, file: string): void {
+  const apply = db.transaction(() => {
+    db.exec(
+      "CREATE TABLE IF NOT EXISTS conveyor_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, " +
+        "applied_at INTEGER NOT NULL)",
+    );
+    const current = db.prepare("SELECT COALESCE(MAX(version), 0) FROM conveyor_migrations").pluck().get() as number;
+    if (current > LATEST_VERSION) {
+      throw new StoreUnavailableError(
+        `sqlite database ${file} has schema version ${current}, newer than this version of Conveyor knows ` +
+          `(${LATEST_VERSION}): upgrade Conveyor, or open a different file`,
+        false,
+      );
+    }
+    const record = db.prepare("INSERT INTO conveyor_migrations (version, name, applied_at) VALUES (?, ?, ?)");
+    for (const migration of MIGRATIONS) {
+      if (migration.version <= current) continue;
+      db.exec(migration.sql);
+      record.run(migration.version, migration.name, Date.now());
+    }
+  });
+  apply.immediate();
+}

@@ -1,0 +1,876 @@
+/**
+ * The in-memory Store: the reference implementation of every semantic in `../store.ts`, used by default in
+ * tests and benchmarks. Not durable: everything is lost when the process exits, and `watch` only sees this
+ * process (it is the only one that can reach the store anyway).
+ *
+ * Layout, chosen so the hot path (insert, claim, finish) stays O(log n):
+ * - `jobs`: every job by id. Ids come from a counter starting at 1.
+ * - `available`: per queue, per job name, a heap in claim order. Claim merges the heaps of the queues and
+ *   names it was asked for.
+ * - `waiting`: per queue, a heap of scheduled and retryable jobs by `runAt`, for staging and `jobNextRunAt`.
+ * - `running`: running jobs by id, for rescue.
+ * Heaps use lazy deletion: each job carries a `seq` that changes on every state change; an entry whose `seq`
+ * no longer matches its job is stale and skipped, and a heap is compacted when stale entries dominate it.
+ *
+ * Records returned to callers are fresh copies; data, result, progress and meta are kept as JSON text, so
+ * they round-trip exactly as through a durable store.
+ */
+import { randomUUID } from "node:crypto";
+import { ClosedError, InvalidStateTransitionError, JobNotFoundError } from "../../errors.js";
+import { FINAL_STATES, JOB_STATES, type JobState } from "../../job/states.js";
+import type {
+  AttemptError,
+  JobClaimParams,
+  JobCounts,
+  JobFinishManyParams,
+  JobFinishManyResult,
+  JobInsertManyParams,
+  JobInsertParams,
+  JobInsertResult,
+  JobLeaseRenewParams,
+  JobLeaseRenewResult,
+  JobListParams,
+  JobListResult,
+  JobLogEntry,
+  JobOutcome,
+  JobPruneParams,
+  JobRecord,
+  JobReportParams,
+  JobRescueParams,
+  JobRescueResult,
+  JobTypeInfo,
+  QueueInfo,
+  Store,
+  StoreCapabilities,
+  Unwatch,
+} from "../store.js";
+
+/** A job as held in memory. JSON fields are kept serialised so every read hands out a fresh copy. */
+interface MemJob {
+  id: string;
+  num: number;
+  name: string;
+  queue: string;
+  state: JobState;
+  dataJson: string;
+  priority: number;
+  lifo: boolean;
+  attempt: number;
+  maxAttempts: number;
+  stalls: number;
+  maxStalls: number;
+  runAt: number;
+  createdAt: number;
+  attemptedAt: number | null;
+  finishedAt: number | null;
+  leaseOwner: string | null;
+  leaseToken: string | null;
+  leaseExpiresAt: number | null;
+  cancelRequested: boolean;
+  timeoutMs: number | null;
+  errors: AttemptError[];
+  resultJson: string;
+  progressJson: string;
+  logs: JobLogEntry[];
+  metaJson: string;
+  /** Changes on every state change and on delete: heap entries holding an older value are stale. */
+  seq: number;
+}
+
+interface HeapEntry {
+  job: MemJob;
+  seq: number;
+}
+
+/** A binary min-heap of jobs with lazy deletion (see the module comment). */
+class JobHeap {
+  private readonly items: HeapEntry[] = [];
+  /** Entries still valid (pushed and not yet invalidated). */
+  private live = 0;
+
+  constructor(private readonly before: (a: MemJob, b: MemJob) => boolean) {}
+
+  push(job: MemJob): void {
+    this.items.push({ job, seq: job.seq });
+    this.live++;
+    this.up(this.items.length - 1);
+  }
+
+  /** The first valid job, dropping stale entries from the top; undefined when empty. */
+  peek(): MemJob | undefined {
+    for (;;) {
+      const top = this.items[0];
+      if (top === undefined) return undefined;
+      if (top.seq === top.job.seq) return top.job;
+      this.removeTop();
+    }
+  }
+
+  /** Removes and returns the first valid job. */
+  pop(): MemJob | undefined {
+    const job = this.peek();
+    if (job !== undefined) {
+      this.removeTop();
+      this.live--;
+    }
+    return job;
+  }
+
+  /** Records that one entry of this heap became stale; compacts when stale entries dominate. */
+  invalidated(): void {
+    this.live--;
+    if (this.items.length > 64 && this.items.length > this.live * 2) this.compact();
+  }
+
+  get size(): number {
+    return this.live;
+  }
+
+  private compact(): void {
+    const keep = this.items.filter((e) => e.seq === e.job.seq);
+    this.items.length = 0;
+    for (const e of keep) this.items.push(e);
+    for (let i = (this.items.length >> 1) - 1; i >= 0; i--) this.down(i);
+    this.live = keep.length;
+  }
+
+  private removeTop(): void {
+    const last = this.items.pop();
+    if (last === undefined || this.items.length === 0) return;
+    this.items[0] = last;
+    this.down(0);
+  }
+
+  private up(index: number): void {
+    const items = this.items;
+    let i = index;
+    const entry = items[i]!;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      const p = items[parent]!;
+      if (!this.before(entry.job, p.job)) break;
+      items[i] = p;
+      i = parent;
+    }
+    items[i] = entry;
+  }
+
+  private down(index: number): void {
+    const items = this.items;
+    const n = items.length;
+    let i = index;
+    const entry = items[i]!;
+    for (;;) {
+      const left = 2 * i + 1;
+      if (left >= n) break;
+      const right = left + 1;
+      let child = left;
+      if (right < n && this.before(items[right]!.job, items[left]!.job)) child = right;
+      const c = items[child]!;
+      if (!this.before(c.job, entry.job)) break;
+      items[i] = c;
+      i = child;
+    }
+    items[i] = entry;
+  }
+}
+
+/**
+ * Claim order: lower priority first; within a priority, LIFO jobs first, newest (highest id) first; then the
+ * other jobs by runAt, then id.
+ */
+function claimsBefore(a: MemJob, b: MemJob): boolean {
+  if (a.priority !== b.priority) return a.priority < b.priority;
+  if (a.lifo !== b.lifo) return a.lifo;
+  if (a.lifo) return a.num > b.num;
+  if (a.runAt !== b.runAt) return a.runAt < b.runAt;
+  return a.num < b.num;
+}
+
+/** Staging order: earliest runAt first, then id. */
+function runsBefore(a: MemJob, b: MemJob): boolean {
+  return a.runAt !== b.runAt ? a.runAt < b.runAt : a.num < b.num;
+}
+
+function emptyCounts(): JobCounts {
+  const counts = {} as JobCounts;
+  for (const state of JOB_STATES) counts[state] = 0;
+  return counts;
+}
+
+/** JSON text of a value; `undefined` is stored as null. Throws on values JSON cannot hold (BigInt, cycles). */
+function toJson(value: unknown): string {
+  return JSON.stringify(value) ?? "null";
+}
+
+function copyError(e: AttemptError): AttemptError {
+  const copy: AttemptError = { attempt: e.attempt, at: e.at, kind: e.kind, message: e.message, name: e.name };
+  if (typeof e.stack === "string") copy.stack = e.stack;
+  return copy;
+}
+
+function copyLog(l: JobLogEntry): JobLogEntry {
+  return { at: l.at, attempt: l.attempt, level: l.level, message: l.message };
+}
+
+interface Watcher {
+  queues: ReadonlySet<string>;
+  listener: () => void;
+  pending: boolean;
+  active: boolean;
+}
+
+/** Params of one finish update, validated and serialised before anything is applied. */
+interface PreparedUpdate {
+  job: MemJob | undefined;
+  outcome: JobOutcome;
+  resultJson: string | undefined;
+  progressJson: string | undefined;
+  logs: JobLogEntry[];
+}
+
+const LIST_LIMIT_MAX = 1000;
+
+/**
+ * The reference {@link Store}, held in process memory. `kind` is "memory"; it is neither durable nor
+ * cross-process. Every method follows the contract in `store.ts`; where that contract is silent this class
+ * decides, and the conformance suite (`describeStore`) pins the decision for every store.
+ *
+ * All methods are safe to call concurrently: each runs to completion synchronously inside its promise, so
+ * two claims can never see the same available job. After {@link MemoryStore.close} every method rejects
+ * (or, for `watch`, throws) `ClosedError`.
+ */
+export class MemoryStore implements Store {
+  readonly kind = "memory";
+  readonly capabilities: StoreCapabilities = { durable: false, crossProcessWatch: false };
+
+  private closed = false;
+  private lastId = 0;
+  private lastSeq = 0;
+  private readonly jobs = new Map<string, MemJob>();
+  /** queue → job name → available jobs in claim order. */
+  private readonly available = new Map<string, Map<string, JobHeap>>();
+  /** queue → scheduled and retryable jobs by runAt. */
+  private readonly waiting = new Map<string, JobHeap>();
+  private readonly running = new Map<string, MemJob>();
+  private readonly counts = new Map<string, JobCounts>();
+  private readonly totals: JobCounts = emptyCounts();
+  private readonly paused = new Set<string>();
+  private readonly jobTypes = new Map<string, JobTypeInfo>();
+  private readonly watchers = new Set<Watcher>();
+
+  /** Inserts one job: `scheduled` if `runAt > now`, else `available`. Rejects data JSON cannot hold. */
+  async jobInsert(params: JobInsertParams): Promise<JobInsertResult> {
+    this.assertOpen();
+    const [result] = this.insertAll([params]);
+    return result!;
+  }
+
+  /** Inserts many jobs atomically (all or none, e.g. when one holds non-JSON data), ids increasing in order. */
+  async jobInsertMany(params: JobInsertManyParams): Promise<JobInsertResult[]> {
+    this.assertOpen();
+    return this.insertAll(params.jobs);
+  }
+
+  /** Stages due jobs, then leases up to `limit` available jobs in claim order (see `Store.jobClaim`). */
+  async jobClaim(params: JobClaimParams): Promise<JobRecord[]> {
+    this.assertOpen();
+    return this.claim(params, params.now);
+  }
+
+  /**
+   * Applies the outcomes of jobs still running under their token, in order, then (if asked) stages due jobs
+   * and claims like `jobClaim`. A missing
+   * job or a lost lease yields `false` for that update. The whole call is atomic: a result or progress that
+   * JSON cannot hold rejects it before any update is applied.
+   */
+  async jobFinishMany(params: JobFinishManyParams): Promise<JobFinishManyResult> {
+    this.assertOpen();
+    const { now } = params;
+    const prepared: PreparedUpdate[] = params.updates.map((u) => ({
+      job: this.jobs.get(u.id),
+      outcome: u.outcome,
+      resultJson: u.outcome.type === "complete" ? toJson(u.outcome.result) : undefined,
+      progressJson: u.progress === undefined ? undefined : toJson(u.progress),
+      logs: (u.logs ?? []).map(copyLog),
+    }));
+    const applied: boolean[] = [];
+    for (let i = 0; i < prepared.length; i++) {
+      const p = prepared[i]!;
+      const job = p.job;
+      const token = params.updates[i]!.token;
+      if (job === undefined || job.state !== "running" || job.leaseToken !== token) {
+        applied.push(false);
+        continue;
+      }
+      for (const line of p.logs) job.logs.push(line);
+      if (p.progressJson !== undefined) job.progressJson = p.progressJson;
+      this.applyOutcome(job, p.outcome, p.resultJson, now);
+      applied.push(true);
+    }
+    const claimed = params.claim === undefined ? [] : this.claim({ ...params.claim, now }, now);
+    return { applied, claimed };
+  }
+
+  /** Extends leases still held (running under the token, even if expired but not yet rescued). */
+  async jobLeaseRenew(params: JobLeaseRenewParams): Promise<JobLeaseRenewResult> {
+    this.assertOpen();
+    const lost: string[] = [];
+    const cancelRequested: string[] = [];
+    for (const { id, token } of params.leases) {
+      const job = this.heldJob(id, token);
+      if (job === undefined) {
+        lost.push(id);
+        continue;
+      }
+      job.leaseExpiresAt = params.now + params.leaseMs;
+      if (job.cancelRequested) cancelRequested.push(id);
+    }
+    return { lost, cancelRequested };
+  }
+
+  /** Stores progress (when given) and appends logs of a job still running under `token`. */
+  async jobReport(params: JobReportParams): Promise<boolean> {
+    this.assertOpen();
+    const job = this.heldJob(params.id, params.token);
+    if (job === undefined) return false;
+    const progressJson = params.progress === undefined ? undefined : toJson(params.progress);
+    if (progressJson !== undefined) job.progressJson = progressJson;
+    for (const line of params.logs ?? []) job.logs.push(copyLog(line));
+    return true;
+  }
+
+  /**
+   * Rescues running jobs whose `leaseExpiresAt < now`, earliest expiry first, at most `limit`. A stall error
+   * (name "StallError") is appended; a job with a cancel request gets a "cancel" error (name
+   * "JobCancelledError") instead and its stalls are left alone. A discarded job keeps its attempt.
+   */
+  async jobRescue(params: JobRescueParams): Promise<JobRescueResult> {
+    this.assertOpen();
+    const { now } = params;
+    const result: JobRescueResult = { cancelled: [], discarded: [], rescued: [] };
+    if (params.limit <= 0) return result;
+    const expired: MemJob[] = [];
+    for (const job of this.running.values()) {
+      if (job.leaseExpiresAt !== null && job.leaseExpiresAt < now) expired.push(job);
+    }
+    expired.sort((a, b) => a.leaseExpiresAt! - b.leaseExpiresAt! || a.num - b.num);
+    for (const job of expired.slice(0, params.limit)) {
+      if (job.cancelRequested) {
+        job.errors.push({
+          attempt: job.attempt,
+          at: now,
+          kind: "cancel",
+          message: "cancel requested; the lease expired before the worker finished the job",
+          name: "JobCancelledError",
+        });
+        job.finishedAt = now;
+        this.setState(job, "cancelled");
+        result.cancelled.push(job.id);
+        continue;
+      }
+      job.stalls++;
+      job.errors.push({
+        attempt: job.attempt,
+        at: now,
+        kind: "stall",
+        message: `lease expired at ${job.leaseExpiresAt} without renewal: the worker died or blocked its event loop`,
+        name: "StallError",
+      });
+      if (job.stalls > job.maxStalls) {
+        job.finishedAt = now;
+        this.setState(job, "discarded");
+        result.discarded.push(job.id);
+      } else {
+        job.attempt = Math.max(0, job.attempt - 1);
+        job.runAt = now;
+        this.setState(job, "available");
+        result.rescued.push(job.id);
+        this.notify(job.queue);
+      }
+    }
+    return result;
+  }
+
+  /** Moves scheduled and retryable jobs with `runAt <= now` to available (runAt unchanged); returns how many. */
+  async jobStage(params: { now: number }): Promise<number> {
+    this.assertOpen();
+    return this.stage(params.now);
+  }
+
+  /** Earliest runAt of scheduled or retryable jobs in these queues (paused or not), or null. */
+  async jobNextRunAt(params: { queues: string[] }): Promise<number | null> {
+    this.assertOpen();
+    let next: number | null = null;
+    for (const queue of params.queues) {
+      const job = this.waiting.get(queue)?.peek();
+      if (job !== undefined && (next === null || job.runAt < next)) next = job.runAt;
+    }
+    return next;
+  }
+
+  /** A copy of the job with all its logs, or null. */
+  async jobGet(params: { id: string }): Promise<JobRecord | null> {
+    this.assertOpen();
+    const job = this.jobs.get(params.id);
+    return job === undefined ? null : toRecord(job, true);
+  }
+
+  /**
+   * Jobs newest first, filtered; `limit` is clamped to 1..1000. `nextCursor` is the last job's id when more
+   * jobs match after it, else null (so an exactly full last page still ends with null).
+   */
+  async jobList(params: JobListParams): Promise<JobListResult> {
+    this.assertOpen();
+    const limit = Math.min(LIST_LIMIT_MAX, Math.max(1, Math.floor(params.limit)));
+    let from = this.lastId;
+    if (params.cursor !== undefined) {
+      const cursor = Number(params.cursor);
+      from = Number.isFinite(cursor) ? Math.min(from, Math.ceil(cursor) - 1) : 0;
+    }
+    const jobs: JobRecord[] = [];
+    let more = false;
+    for (let num = from; num >= 1; num--) {
+      const job = this.jobs.get(String(num));
+      if (job === undefined) continue;
+      if (params.queue !== undefined && job.queue !== params.queue) continue;
+      if (params.state !== undefined && job.state !== params.state) continue;
+      if (params.name !== undefined && job.name !== params.name) continue;
+      if (jobs.length === limit) {
+        more = true;
+        break;
+      }
+      jobs.push(toRecord(job, true));
+    }
+    return { jobs, nextCursor: more ? jobs[jobs.length - 1]!.id : null };
+  }
+
+  /** Counts per state in one queue, or in all; every state present. */
+  async jobCount(params: { queue?: string }): Promise<JobCounts> {
+    this.assertOpen();
+    const counts = params.queue === undefined ? this.totals : this.counts.get(params.queue);
+    return counts === undefined ? emptyCounts() : { ...counts };
+  }
+
+  /**
+   * Operator retry: scheduled, retryable and final jobs become available at `now` (`finishedAt` and `result`
+   * cleared; errors, logs, progress and stalls kept; `maxAttempts` raised to `attempt + 1` if exhausted).
+   */
+  async jobRetry(params: { id: string; now: number }): Promise<JobRecord> {
+    this.assertOpen();
+    const job = this.jobs.get(params.id);
+    if (job === undefined) throw new JobNotFoundError(params.id);
+    if (job.state === "running") throw new InvalidStateTransitionError(job.id, job.state, "retry");
+    if (job.state === "available") return toRecord(job, true);
+    if (job.attempt >= job.maxAttempts) job.maxAttempts = job.attempt + 1;
+    job.runAt = params.now;
+    job.finishedAt = null;
+    job.resultJson = "null";
+    this.setState(job, "available");
+    this.notify(job.queue);
+    return toRecord(job, true);
+  }
+
+  /** Cancels a waiting job, requests cancellation of a running one, leaves a final one unchanged. */
+  async jobCancel(params: { id: string; now: number }): Promise<JobRecord> {
+    this.assertOpen();
+    const job = this.jobs.get(params.id);
+    if (job === undefined) throw new JobNotFoundError(params.id);
+    if (job.state === "running") {
+      job.cancelRequested = true;
+    } else if (job.state === "scheduled" || job.state === "available" || job.state === "retryable") {
+      job.finishedAt = params.now;
+      this.setState(job, "cancelled");
+    }
+    return toRecord(job, true);
+  }
+
+  /** Deletes a job that is not running; false if it did not exist. */
+  async jobDelete(params: { id: string }): Promise<boolean> {
+    this.assertOpen();
+    const job = this.jobs.get(params.id);
+    if (job === undefined) return false;
+    if (job.state === "running") throw new InvalidStateTransitionError(job.id, job.state, "delete");
+    this.remove(job);
+    return true;
+  }
+
+  /**
+   * Deletes final jobs (of `states`, default all three; other states are ignored) with
+   * `finishedAt < finishedBefore`, oldest finish first, at most `limit`.
+   */
+  async jobPrune(params: JobPruneParams): Promise<number> {
+    this.assertOpen();
+    if (params.limit <= 0) return 0;
+    const states = new Set((params.states ?? FINAL_STATES).filter((s) => FINAL_STATES.includes(s)));
+    const old: MemJob[] = [];
+    for (const job of this.jobs.values()) {
+      if (states.has(job.state) && job.finishedAt !== null && job.finishedAt < params.finishedBefore) {
+        old.push(job);
+      }
+    }
+    old.sort((a, b) => a.finishedAt! - b.finishedAt! || a.num - b.num);
+    const doomed = old.slice(0, params.limit);
+    for (const job of doomed) this.remove(job);
+    return doomed.length;
+  }
+
+  /** Remembers each type by name (a later registration replaces its queue and `seenAt`). */
+  async jobTypeRegister(params: { types: Array<{ name: string; queue: string }>; now: number }): Promise<void> {
+    this.assertOpen();
+    for (const t of params.types) this.jobTypes.set(t.name, { name: t.name, queue: t.queue, seenAt: params.now });
+  }
+
+  /** Registered job types, by name. */
+  async jobTypeList(): Promise<JobTypeInfo[]> {
+    this.assertOpen();
+    return [...this.jobTypes.values()].sort((a, b) => compareNames(a.name, b.name)).map((t) => ({ ...t }));
+  }
+
+  /** Pauses a queue (idempotent; the queue need not hold jobs yet). */
+  async queuePause(params: { queue: string }): Promise<void> {
+    this.assertOpen();
+    this.paused.add(params.queue);
+  }
+
+  /** Resumes a queue (idempotent) and wakes its watchers. */
+  async queueResume(params: { queue: string }): Promise<void> {
+    this.assertOpen();
+    if (this.paused.delete(params.queue)) this.notify(params.queue);
+  }
+
+  /** Every queue that holds jobs, is paused or has a registered job type, sorted by name. */
+  async queueList(): Promise<QueueInfo[]> {
+    this.assertOpen();
+    const names = new Set<string>(this.paused);
+    for (const [queue, counts] of this.counts) {
+      if (JOB_STATES.some((s) => counts[s] > 0)) names.add(queue);
+    }
+    for (const t of this.jobTypes.values()) names.add(t.queue);
+    return [...names].sort(compareNames).map((name) => ({
+      name,
+      paused: this.paused.has(name),
+      counts: { ...(this.counts.get(name) ?? emptyCounts()) },
+    }));
+  }
+
+  /**
+   * Calls `listener` in a microtask, coalesced per listener, after an insert into one of `queues` (any
+   * state), an operator retry, a resume, a release, a retry or snooze outcome, or a rescue to available.
+   * Errors thrown by the listener are swallowed. Throws ClosedError after close.
+   */
+  watch(queues: string[], listener: () => void): Unwatch {
+    this.assertOpen();
+    const watcher: Watcher = { queues: new Set(queues), listener, pending: false, active: true };
+    this.watchers.add(watcher);
+    return () => {
+      watcher.active = false;
+      this.watchers.delete(watcher);
+    };
+  }
+
+  /** Drops every job and watcher. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const w of this.watchers) w.active = false;
+    this.watchers.clear();
+    this.jobs.clear();
+    this.available.clear();
+    this.waiting.clear();
+    this.running.clear();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new ClosedError("memory store");
+  }
+
+  private insertAll(list: JobInsertParams[]): JobInsertResult[] {
+    // Serialise everything first, so a bad value rejects the whole batch before anything is stored.
+    const serialised = list.map((p) => ({ p, dataJson: toJson(p.data), metaJson: toJson(p.meta ?? {}) }));
+    const results: JobInsertResult[] = [];
+    for (const { p, dataJson, metaJson } of serialised) {
+      const num = ++this.lastId;
+      const job: MemJob = {
+        id: String(num),
+        num,
+        name: p.name,
+        queue: p.queue,
+        state: p.runAt > p.now ? "scheduled" : "available",
+        dataJson,
+        priority: p.priority,
+        lifo: p.lifo,
+        attempt: 0,
+        maxAttempts: p.maxAttempts,
+        stalls: 0,
+        maxStalls: p.maxStalls,
+        runAt: p.runAt,
+        createdAt: p.now,
+        attemptedAt: null,
+        finishedAt: null,
+        leaseOwner: null,
+        leaseToken: null,
+        leaseExpiresAt: null,
+        cancelRequested: false,
+        timeoutMs: p.timeoutMs,
+        errors: [],
+        resultJson: "null",
+        progressJson: "null",
+        logs: [],
+        metaJson,
+        seq: ++this.lastSeq,
+      };
+      this.jobs.set(job.id, job);
+      this.countsOf(job.queue)[job.state]++;
+      this.totals[job.state]++;
+      this.index(job);
+      this.notify(job.queue);
+      results.push({ job: toRecord(job, true) });
+    }
+    return results;
+  }
+
+  private stage(now: number): number {
+    let staged = 0;
+    for (const heap of this.waiting.values()) {
+      for (let job = heap.peek(); job !== undefined && job.runAt <= now; job = heap.peek()) {
+        heap.pop();
+        // The entry is already gone from `waiting`, so move the job without invalidating it there.
+        this.setState(job, "available", false);
+        staged++;
+      }
+    }
+    return staged;
+  }
+
+  /** Stages due jobs, then leases available ones: a k-way merge of the matching per-name heaps. */
+  private claim(params: JobClaimParams, now: number): JobRecord[] {
+    this.stage(now);
+    if (params.limit <= 0 || params.names.length === 0) return [];
+    const names = new Set(params.names);
+    const heaps: JobHeap[] = [];
+    for (const queue of new Set(params.queues)) {
+      if (this.paused.has(queue)) continue;
+      const byName = this.available.get(queue);
+      if (byName === undefined) continue;
+      if (byName.size <= names.size) {
+        for (const [name, heap] of byName) if (names.has(name) && heap.size > 0) heaps.push(heap);
+      } else {
+        for (const name of names) {
+          const heap = byName.get(name);
+          if (heap !== undefined && heap.size > 0) heaps.push(heap);
+        }
+      }
+    }
+    const claimed: JobRecord[] = [];
+    while (claimed.length < params.limit) {
+      let best: JobHeap | undefined;
+      let bestJob: MemJob | undefined;
+      for (const heap of heaps) {
+        const job = heap.peek();
+        if (job !== undefined && (bestJob === undefined || claimsBefore(job, bestJob))) {
+          best = heap;
+          bestJob = job;
+        }
+      }
+      if (best === undefined || bestJob === undefined) break;
+      best.pop();
+      const job = bestJob;
+      job.attempt++;
+      job.attemptedAt = now;
+      job.leaseOwner = params.owner;
+      job.leaseToken = randomUUID();
+      job.leaseExpiresAt = now + params.leaseMs;
+      job.cancelRequested = false;
+      this.setState(job, "running", false);
+      claimed.push(toRecord(job, false));
+    }
+    return claimed;
+  }
+
+  private applyOutcome(job: MemJob, outcome: JobOutcome, resultJson: string | undefined, now: number): void {
+    switch (outcome.type) {
+      case "complete":
+        job.resultJson = resultJson ?? "null";
+        job.finishedAt = now;
+        this.setState(job, "completed");
+        return;
+      case "retry":
+        job.errors.push(copyError(outcome.error));
+        job.runAt = outcome.runAt;
+        this.setState(job, "retryable");
+        this.notify(job.queue);
+        return;
+      case "discard":
+        job.errors.push(copyError(outcome.error));
+        job.finishedAt = now;
+        this.setState(job, "discarded");
+        return;
+      case "snooze":
+        job.attempt = Math.max(0, job.attempt - 1);
+        job.runAt = outcome.runAt;
+        this.setState(job, "scheduled");
+        this.notify(job.queue);
+        return;
+      case "cancel":
+        job.errors.push(copyError(outcome.error));
+        job.finishedAt = now;
+        this.setState(job, "cancelled");
+        return;
+      case "release":
+        job.attempt = Math.max(0, job.attempt - 1);
+        job.runAt = now;
+        this.setState(job, "available");
+        this.notify(job.queue);
+        return;
+    }
+  }
+
+  /** The job if it is running under `token`, whether or not its lease has expired yet. */
+  private heldJob(id: string, token: string): MemJob | undefined {
+    const job = this.jobs.get(id);
+    return job !== undefined && job.state === "running" && job.leaseToken === token ? job : undefined;
+  }
+
+  /**
+   * Moves a job to `state`, keeping counts and indexes right. `invalidate` is false when the caller already
+   * popped the job's entry from the heap it leaves.
+   */
+  private setState(job: MemJob, state: JobState, invalidate = true): void {
+    if (invalidate) this.unindex(job);
+    const counts = this.countsOf(job.queue);
+    counts[job.state]--;
+    this.totals[job.state]--;
+    if (job.state === "running") this.running.delete(job.id);
+    job.state = state;
+    job.seq = ++this.lastSeq;
+    counts[state]++;
+    this.totals[state]++;
+    if (state !== "running") {
+      job.leaseOwner = null;
+      job.leaseToken = null;
+      job.leaseExpiresAt = null;
+      job.cancelRequested = false;
+    }
+    this.index(job);
+  }
+
+  private remove(job: MemJob): void {
+    this.unindex(job);
+    this.countsOf(job.queue)[job.state]--;
+    this.totals[job.state]--;
+    this.running.delete(job.id);
+    this.jobs.delete(job.id);
+    job.seq = ++this.lastSeq;
+  }
+
+  /** Adds the job to the structure its state uses. */
+  private index(job: MemJob): void {
+    switch (job.state) {
+      case "available":
+        this.availableHeap(job.queue, job.name).push(job);
+        return;
+      case "scheduled":
+      case "retryable":
+        this.waitingHeap(job.queue).push(job);
+        return;
+      case "running":
+        this.running.set(job.id, job);
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** Marks the job's current heap entry stale (the caller then changes `seq`). */
+  private unindex(job: MemJob): void {
+    if (job.state === "available") this.availableHeap(job.queue, job.name).invalidated();
+    else if (job.state === "scheduled" || job.state === "retryable") this.waitingHeap(job.queue).invalidated();
+  }
+
+  private availableHeap(queue: string, name: string): JobHeap {
+    let byName = this.available.get(queue);
+    if (byName === undefined) {
+      byName = new Map();
+      this.available.set(queue, byName);
+    }
+    let heap = byName.get(name);
+    if (heap === undefined) {
+      heap = new JobHeap(claimsBefore);
+      byName.set(name, heap);
+    }
+    return heap;
+  }
+
+  private waitingHeap(queue: string): JobHeap {
+    let heap = this.waiting.get(queue);
+    if (heap === undefined) {
+      heap = new JobHeap(runsBefore);
+      this.waiting.set(queue, heap);
+    }
+    return heap;
+  }
+
+  private countsOf(queue: string): JobCounts {
+    let counts = this.counts.get(queue);
+    if (counts === undefined) {
+      counts = emptyCounts();
+      this.counts.set(queue, counts);
+    }
+    return counts;
+  }
+
+  /** Schedules one coalesced call of every active watcher of `queue`. */
+  private notify(queue: string): void {
+    if (this.watchers.size === 0) return;
+    for (const w of this.watchers) {
+      if (w.pending || !w.queues.has(queue)) continue;
+      w.pending = true;
+      queueMicrotask(() => {
+        w.pending = false;
+        if (!w.active || this.closed) return;
+        try {
+          w.listener();
+        } catch {
+          // A hint listener must not break the store or the caller that triggered it.
+        }
+      });
+    }
+  }
+}
+
+/** Code-unit order, the same as SQLite's default BINARY collation. */
+function compareNames(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** A fresh record for callers; claim leaves `logs` empty (the contract allows it and claims stay cheap). */
+function toRecord(job: MemJob, withLogs: boolean): JobRecord {
+  return {
+    id: job.id,
+    name: job.name,
+    queue: job.queue,
+    state: job.state,
+    data: JSON.parse(job.dataJson),
+    priority: job.priority,
+    lifo: job.lifo,
+    attempt: job.attempt,
+    maxAttempts: job.maxAttempts,
+    stalls: job.stalls,
+    maxStalls: job.maxStalls,
+    runAt: job.runAt,
+    createdAt: job.createdAt,
+    attemptedAt: job.attemptedAt,
+    finishedAt: job.finishedAt,
+    leaseOwner: job.leaseOwner,
+    leaseToken: job.leaseToken,
+    leaseExpiresAt: job.leaseExpiresAt,
+    cancelRequested: job.cancelRequested,
+    timeoutMs: job.timeoutMs,
+    errors: job.errors.map(copyError),
+    result: JSON.parse(job.resultJson),
+    progress: JSON.parse(job.progressJson),
+    logs: withLogs ? job.logs.map(copyLog) : [],
+    meta: JSON.parse(job.metaJson),
+  };
+}

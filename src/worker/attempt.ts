@@ -1,0 +1,279 @@
+import type { Clock } from "../clock.js";
+import { coerceError, ValidationError } from "../errors.js";
+import type { ConveyorEvents, TypedEmitter } from "../events.js";
+import type { Executor } from "../executor/executor.js";
+import { JobCancelledError, JobTimeoutError, LeaseLostError, ShutdownError } from "../job/attempt-errors.js";
+import { backoffDelay } from "../job/backoff.js";
+import type { AnyJobDefinition, JobContext } from "../job/define.js";
+import { isHandlerOutcome, outcomeKind } from "../job/outcome.js";
+import { validateData } from "../job/validate.js";
+import type {
+  AttemptError,
+  AttemptErrorKind,
+  JobFinishUpdate,
+  JobLogEntry,
+  JobRecord,
+  LogLevel,
+  Store,
+} from "../store/store.js";
+import type { Middleware } from "./middleware.js";
+
+/** What an attempt needs from its worker. */
+export interface AttemptEnv {
+  clock: Clock;
+  events: TypedEmitter<ConveyorEvents>;
+  executor: Executor;
+  middleware: Middleware | null;
+  store: Store;
+  workerId: string;
+  /** Milliseconds between progress/log writes of one job. */
+  reportIntervalMs: number;
+}
+
+/** The settled attempt: the store update to apply and what to emit once it is applied. */
+export interface SettledAttempt {
+  update: JobFinishUpdate | null;
+  onApplied(): void;
+}
+
+const LOG_LEVELS: ReadonlySet<string> = new Set(["debug", "info", "warn", "error"]);
+
+/**
+ * One running attempt: its abort controller, its context, and its unflushed progress and logs.
+ * The worker keeps one per started job and aborts it on timeout, cancellation, lost lease or shutdown.
+ */
+export class Attempt {
+  readonly controller = new AbortController();
+  readonly job: JobRecord;
+  readonly promise: Promise<SettledAttempt>;
+  #progress: unknown = undefined;
+  #progressDirty = false;
+  #logs: JobLogEntry[] = [];
+  #reportTimer: (() => void) | null = null;
+  #reporting = false;
+  #finished = false;
+  readonly #env: AttemptEnv;
+  readonly #def: AnyJobDefinition;
+
+  constructor(env: AttemptEnv, def: AnyJobDefinition, job: JobRecord) {
+    this.#env = env;
+    this.#def = def;
+    this.job = job;
+    this.promise = this.#run();
+  }
+
+  /** Aborts the attempt; its promise settles at once with the outcome the reason implies. */
+  abort(reason: Error): void {
+    if (!this.controller.signal.aborted) this.controller.abort(reason);
+  }
+
+  async #run(): Promise<SettledAttempt> {
+    const { clock, events, workerId } = this.#env;
+    const job = this.job;
+    const startedAt = clock.now();
+    const timeoutMs = job.timeoutMs ?? this.#def.timeoutMs;
+    const cancelTimeout = timeoutMs ? clock.setTimeout(() => this.abort(new JobTimeoutError(timeoutMs)), timeoutMs) : null;
+    if (events.has("job:started")) events.emit("job:started", { job, workerId });
+    try {
+      const value = await this.#execute();
+      return this.#settleValue(value, startedAt);
+    } catch (thrown) {
+      return this.#settleError(thrown);
+    } finally {
+      cancelTimeout?.();
+      this.#finished = true;
+      this.#reportTimer?.();
+    }
+  }
+
+  /** Validates, then runs middleware and the handler, racing the abort signal. */
+  async #execute(): Promise<unknown> {
+    const signal = this.controller.signal;
+    const aborted = new Promise<never>((_, reject) => {
+      if (signal.aborted) reject(signal.reason);
+      signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+    });
+    aborted.catch(() => {});
+    const work = (async () => {
+      const data = this.#def.schema ? await validateData(this.#def.name, this.#def.schema, this.job.data) : this.job.data;
+      const ctx = this.#context();
+      let result: unknown;
+      const invoke = async () => {
+        result = await this.#env.executor.run({ handler: this.#def.handler, data, ctx });
+        return result;
+      };
+      if (this.#env.middleware) await this.#env.middleware(ctx, invoke);
+      else await invoke();
+      return result;
+    })();
+    return Promise.race([work, aborted]);
+  }
+
+  #context(): JobContext {
+    const job = this.job;
+    return {
+      id: job.id,
+      name: job.name,
+      queue: job.queue,
+      attempt: job.attempt,
+      maxAttempts: job.maxAttempts,
+      signal: this.controller.signal,
+      job,
+      progress: (value: unknown) => this.#setProgress(value),
+      log: (message: string, level: LogLevel = "info") => this.#log(message, level),
+    };
+  }
+
+  #setProgress(value: unknown): void {
+    if (this.#finished) return;
+    this.#progress = value;
+    this.#progressDirty = true;
+    const { events } = this.#env;
+    if (events.has("job:progress")) events.emit("job:progress", { job: this.job, progress: value });
+    this.#scheduleReport();
+  }
+
+  #log(message: string, level: LogLevel): void {
+    if (this.#finished) return;
+    const lvl: LogLevel = LOG_LEVELS.has(level) ? level : "info";
+    this.#logs.push({ at: this.#env.clock.now(), attempt: this.job.attempt, level: lvl, message: String(message) });
+    const { events } = this.#env;
+    if (events.has("job:log")) events.emit("job:log", { job: this.job, level: lvl, message: String(message) });
+    this.#scheduleReport();
+  }
+
+  /** Coalesces progress and log writes: at most one store write per job per reportIntervalMs. */
+  #scheduleReport(): void {
+    if (this.#reportTimer || this.#reporting) return;
+    this.#reportTimer = this.#env.clock.setTimeout(() => {
+      this.#reportTimer = null;
+      void this.#flushReport();
+    }, this.#env.reportIntervalMs);
+  }
+
+  async #flushReport(): Promise<void> {
+    if (this.#finished || (!this.#progressDirty && this.#logs.length === 0)) return;
+    const logs = this.#logs.splice(0);
+    const progressDirty = this.#progressDirty;
+    this.#progressDirty = false;
+    this.#reporting = true;
+    try {
+      await this.#env.store.jobReport({
+        id: this.job.id,
+        token: this.job.leaseToken ?? "",
+        ...(progressDirty ? { progress: this.#progress } : {}),
+        ...(logs.length > 0 ? { logs } : {}),
+      });
+    } catch (err) {
+      // Keep what was not written; it goes with the next report or the final update.
+      this.#logs.unshift(...logs);
+      if (progressDirty) this.#progressDirty = true;
+      this.#env.events.emit("worker:error", { workerId: this.#env.workerId, error: coerceError(err) });
+    } finally {
+      this.#reporting = false;
+      if (!this.#finished && (this.#progressDirty || this.#logs.length > 0)) this.#scheduleReport();
+    }
+  }
+
+  /** The update fields that carry unflushed progress and logs. */
+  #pending(): Pick<JobFinishUpdate, "progress" | "logs"> {
+    const out: Pick<JobFinishUpdate, "progress" | "logs"> = {};
+    if (this.#progressDirty) out.progress = this.#progress;
+    if (this.#logs.length > 0) out.logs = this.#logs.splice(0);
+    return out;
+  }
+
+  #update(outcome: JobFinishUpdate["outcome"]): JobFinishUpdate {
+    return { id: this.job.id, token: this.job.leaseToken ?? "", outcome, ...this.#pending() };
+  }
+
+  #settleValue(value: unknown, startedAt: number): SettledAttempt {
+    const { clock, events } = this.#env;
+    const job = this.job;
+    const now = clock.now();
+    if (isHandlerOutcome(value)) {
+      const kind = outcomeKind(value);
+      if (kind === "snooze" && "delayMs" in value) {
+        const runAt = now + value.delayMs;
+        return {
+          update: this.#update({ type: "snooze", runAt }),
+          onApplied: () => events.emit("job:snoozed", { job, runAt }),
+        };
+      }
+      const reason = "reason" in value ? value.reason : kind;
+      if (kind === "cancel") {
+        const error = attemptError(job.attempt, now, "cancel", new JobCancelledError(reason));
+        return {
+          update: this.#update({ type: "cancel", error }),
+          onApplied: () => events.emit("job:cancelled", { job, reason }),
+        };
+      }
+      const error = attemptError(job.attempt, now, "handler", new Error(reason));
+      error.name = "DiscardedByHandler";
+      return {
+        update: this.#update({ type: "discard", error }),
+        onApplied: () => {
+          events.emit("job:failed", { job, error, willRetry: false, retryAt: null });
+          events.emit("job:discarded", { job, jobId: job.id, reason });
+        },
+      };
+    }
+    if (value !== undefined) assertSerialisable(value);
+    const result = value === undefined ? null : value;
+    return {
+      update: this.#update({ type: "complete", result }),
+      onApplied: () => {
+        if (events.has("job:completed")) events.emit("job:completed", { job, result, durationMs: now - startedAt });
+      },
+    };
+  }
+
+  #settleError(thrown: unknown): SettledAttempt {
+    const { clock, events } = this.#env;
+    const job = this.job;
+    const now = clock.now();
+    const err = coerceError(thrown);
+    if (err instanceof LeaseLostError) return { update: null, onApplied: () => {} };
+    if (err instanceof ShutdownError) return { update: this.#update({ type: "release" }), onApplied: () => {} };
+    if (err instanceof JobCancelledError) {
+      const error = attemptError(job.attempt, now, "cancel", err);
+      return {
+        update: this.#update({ type: "cancel", error }),
+        onApplied: () => events.emit("job:cancelled", { job, reason: err.message }),
+      };
+    }
+    const kind: AttemptErrorKind =
+      err instanceof JobTimeoutError ? "timeout" : err instanceof ValidationError ? "validation" : "handler";
+    const error = attemptError(job.attempt, now, kind, err);
+    const willRetry = kind !== "validation" && job.attempt < job.maxAttempts;
+    if (willRetry) {
+      const retryAt = now + backoffDelay(this.#def.retry?.backoff, job.attempt, err);
+      return {
+        update: this.#update({ type: "retry", runAt: retryAt, error }),
+        onApplied: () => events.emit("job:failed", { job, error, willRetry: true, retryAt }),
+      };
+    }
+    return {
+      update: this.#update({ type: "discard", error }),
+      onApplied: () => {
+        events.emit("job:failed", { job, error, willRetry: false, retryAt: null });
+        events.emit("job:discarded", { job, jobId: job.id, reason: error.message });
+      },
+    };
+  }
+}
+
+/** A result must survive JSON: fail the attempt now rather than store something else. */
+function assertSerialisable(value: unknown): void {
+  try {
+    JSON.stringify(value);
+  } catch (err) {
+    throw new TypeError(`the handler's result cannot be stored as JSON: ${coerceError(err).message}`);
+  }
+}
+
+export function attemptError(attempt: number, at: number, kind: AttemptErrorKind, err: Error): AttemptError {
+  const out: AttemptError = { attempt, at, kind, message: err.message, name: err.name };
+  if (err.stack) out.stack = err.stack;
+  return out;
+}

@@ -1,0 +1,475 @@
+import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
+import type { Clock } from "../clock.js";
+import { coerceError, OptionsError } from "../errors.js";
+import type { ConveyorEvents, TypedEmitter } from "../events.js";
+import type { Executor } from "../executor/executor.js";
+import { InlineExecutor } from "../executor/inline.js";
+import { JobCancelledError, LeaseLostError, ShutdownError } from "../job/attempt-errors.js";
+import { type AnyJobDefinition, assertInt } from "../job/define.js";
+import type { JobFinishUpdate, JobRecord, Store, Unwatch } from "../store/store.js";
+import { Attempt, type AttemptEnv, type SettledAttempt } from "./attempt.js";
+import { composeMiddleware, type Middleware } from "./middleware.js";
+
+export interface WorkerOptions {
+  /** The job types this worker runs. Their queues are the worker's queues unless `queues` is given. */
+  jobs: AnyJobDefinition[];
+  /** Attempts running at once. Default 10. */
+  concurrency?: number;
+  /** `"inline"` (default) or an Executor instance. */
+  executor?: "inline" | Executor;
+  /** Default grace period for `stop()`. Default 10,000 ms. */
+  graceMs?: number;
+  /**
+   * The worker owns the process: on SIGTERM or SIGINT it stops gracefully (a second signal skips the rest of
+   * the grace period), closes the app's store, and exits with code 0 (1 if stopping failed). Default false:
+   * an app that embeds a worker calls `worker.stop()` from its own shutdown.
+   */
+  handleSignals?: boolean;
+  /** Lease renewal period. Default leaseMs / 4. */
+  heartbeatMs?: number;
+  /** Worker id, unique per running worker. Default `<hostname>:<pid>:<random>`. */
+  id?: string;
+  /**
+   * How long a claim holds a job without a heartbeat: a dead worker's jobs run again after at most this plus
+   * the rescue interval. Default 10,000 ms.
+   */
+  leaseMs?: number;
+  /** Slow poll while idle, in case a wake-up hint was missed. Default 1,000 ms. */
+  pollMs?: number;
+  /** Jobs claimed ahead of free slots, so a slot never waits for the store. Default min(concurrency, 100). */
+  prefetch?: number;
+  /** Queues to claim from. Default: every queue of `jobs`. */
+  queues?: string[];
+  /** Period of the expired-lease rescuer. Default 1,000 ms (less for leases under 6 s). */
+  rescueIntervalMs?: number;
+}
+
+/** What the Conveyor app hands to its workers. */
+export interface WorkerDeps {
+  clock: Clock;
+  events: TypedEmitter<ConveyorEvents>;
+  store: Store;
+  /** Called after a stop caused by a signal (handleSignals), before the process exits. */
+  onSignalStop?: () => Promise<void>;
+}
+
+export interface StopOptions {
+  /** How long running attempts may take to finish before they are aborted and released. */
+  graceMs?: number;
+}
+
+type WorkerState = "new" | "starting" | "running" | "stopping" | "stopped";
+
+const MAX_BACKOFF_MS = 5_000;
+
+/**
+ * Leases jobs from its queues and runs them, `concurrency` at a time.
+ *
+ * The loop has one store operation in flight at a time: finished attempts are written in one batch together
+ * with the claim that refills the free slots (one transaction on SQLite), so batches grow with load and a
+ * single job never waits for a poll. Leases are renewed by a heartbeat; expired leases (of any worker) are
+ * rescued by a periodic rescuer that every worker runs.
+ */
+export class Worker {
+  readonly id: string;
+  readonly queues: readonly string[];
+  readonly concurrency: number;
+  #state: WorkerState = "new";
+  readonly #deps: WorkerDeps;
+  readonly #defs = new Map<string, AnyJobDefinition>();
+  readonly #names: string[];
+  readonly #executor: Executor;
+  readonly #ownsExecutor: boolean;
+  readonly #middleware: Middleware[] = [];
+  readonly #prefetch: number;
+  readonly #leaseMs: number;
+  readonly #heartbeatMs: number;
+  readonly #rescueMs: number;
+  readonly #pollMs: number;
+  readonly #graceMs: number;
+  readonly #handleSignals: boolean;
+  #env: AttemptEnv | null = null;
+  /** Started attempts by job id. */
+  readonly #running = new Map<string, Attempt>();
+  /** Claimed, not yet started. */
+  #buffer: JobRecord[] = [];
+  /** Settled attempts waiting to be written. */
+  #pending: SettledAttempt[] = [];
+  #inFlight = false;
+  #pumpQueued = false;
+  #mayHaveWork = true;
+  #wakeGeneration = 0;
+  #errorStreak = 0;
+  #cancelIdle: (() => void) | null = null;
+  #cancelHeartbeat: (() => void) | null = null;
+  #cancelRescue: (() => void) | null = null;
+  #unwatch: Unwatch | null = null;
+  #stopPromise: Promise<void> | null = null;
+  #idleWaiters: Array<() => void> = [];
+  #signalHandler: (() => void) | null = null;
+  /** Set by the app: closes the store after a signal-driven stop. */
+  #onSignalStop: (() => Promise<void>) | null = null;
+
+  constructor(deps: WorkerDeps, options: WorkerOptions) {
+    validateWorkerOptions(options);
+    this.#deps = deps;
+    this.#onSignalStop = deps.onSignalStop ?? null;
+    for (const def of options.jobs) {
+      if (this.#defs.has(def.name)) throw new OptionsError(`worker options.jobs lists "${def.name}" twice`);
+      this.#defs.set(def.name, def);
+    }
+    this.#names = [...this.#defs.keys()];
+    this.queues = options.queues ?? [...new Set(options.jobs.map((j) => j.queue ?? "default"))];
+    this.concurrency = options.concurrency ?? 10;
+    this.#prefetch = options.prefetch ?? Math.min(this.concurrency, 100);
+    this.#leaseMs = options.leaseMs ?? 10_000;
+    this.#heartbeatMs = options.heartbeatMs ?? Math.max(10, Math.floor(this.#leaseMs / 4));
+    this.#rescueMs = options.rescueIntervalMs ?? Math.min(1_000, Math.max(10, Math.floor(this.#leaseMs / 6)));
+    this.#pollMs = options.pollMs ?? 1_000;
+    this.#graceMs = options.graceMs ?? 10_000;
+    this.#handleSignals = options.handleSignals ?? false;
+    this.id = options.id ?? `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
+    if (options.executor === undefined || options.executor === "inline") {
+      this.#executor = new InlineExecutor();
+      this.#ownsExecutor = true;
+    } else {
+      this.#executor = options.executor;
+      this.#ownsExecutor = false;
+    }
+  }
+
+  /** Adds middleware (outermost first). Only before `start()`. */
+  use(middleware: Middleware): this {
+    if (this.#state !== "new") throw new OptionsError("worker.use() must be called before worker.start()");
+    if (typeof middleware !== "function") throw new OptionsError("worker.use(middleware): middleware must be a function");
+    this.#middleware.push(middleware);
+    return this;
+  }
+
+  /** Attempts running now. */
+  get activeCount(): number {
+    return this.#running.size;
+  }
+
+  get state(): WorkerState {
+    return this.#state;
+  }
+
+  /** Registers the job types in the store, then starts claiming. Resolves once the worker runs. */
+  async start(): Promise<void> {
+    if (this.#state !== "new") throw new OptionsError(`worker.start(): the worker is already ${this.#state}`);
+    this.#state = "starting";
+    const { store, clock, events } = this.#deps;
+    await store.jobTypeRegister({
+      types: [...this.#defs.values()].map((d) => ({ name: d.name, queue: d.queue ?? "default" })),
+      now: clock.now(),
+    });
+    this.#env = {
+      clock,
+      events,
+      executor: this.#executor,
+      middleware: composeMiddleware(this.#middleware),
+      store,
+      workerId: this.id,
+      reportIntervalMs: 100,
+    };
+    this.#state = "running";
+    this.#unwatch = store.watch([...this.queues], () => this.#wake());
+    this.#armHeartbeat();
+    this.#armRescue();
+    if (this.#handleSignals) this.#installSignals();
+    events.emit("worker:started", { workerId: this.id });
+    this.#wake();
+  }
+
+  /**
+   * Graceful stop: no more claims; claimed jobs not yet started are released; running attempts get up to
+   * `graceMs` to finish, then their signals are aborted and they are released back to available (their
+   * attempt not counted). Every outcome is written before this resolves. Idempotent.
+   */
+  stop(options: StopOptions = {}): Promise<void> {
+    if (this.#stopPromise) return this.#stopPromise;
+    // Signal handlers stay installed while stopping, so a second signal still lands here.
+    this.#stopPromise = this.#stop(options.graceMs ?? this.#graceMs).finally(() => this.#removeSignals());
+    return this.#stopPromise;
+  }
+
+  /** Resolves when nothing is running, buffered or waiting to be written (tests and demos). */
+  async drained(): Promise<void> {
+    if (this.#isIdle()) return;
+    await new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  async #stop(graceMs: number): Promise<void> {
+    const { events } = this.#deps;
+    if (this.#state === "new") {
+      this.#state = "stopped";
+      return;
+    }
+    this.#state = "stopping";
+    this.#unwatch?.();
+    this.#cancelIdle?.();
+    let released = this.#buffer.length;
+    for (const job of this.#buffer.splice(0)) this.#pending.push(releaseOf(job));
+    this.#schedulePump();
+    if (this.#running.size > 0) {
+      let cancelGrace = (): void => {};
+      const graceOver = new Promise<void>((resolve) => {
+        cancelGrace = this.#deps.clock.setTimeout(resolve, graceMs);
+      });
+      await Promise.race([Promise.allSettled([...this.#running.values()].map((a) => a.promise)), graceOver]);
+      cancelGrace();
+      for (const attempt of this.#running.values()) {
+        attempt.abort(new ShutdownError());
+        released++;
+      }
+      await Promise.allSettled([...this.#running.values()].map((a) => a.promise));
+    }
+    await this.drained();
+    this.#cancelHeartbeat?.();
+    this.#cancelRescue?.();
+    if (this.#ownsExecutor) await this.#executor.close();
+    this.#state = "stopped";
+    events.emit("worker:stopped", { workerId: this.id, released });
+  }
+
+  #isIdle(): boolean {
+    return this.#running.size === 0 && this.#buffer.length === 0 && this.#pending.length === 0 && !this.#inFlight;
+  }
+
+  #notifyIdle(): void {
+    if (this.#idleWaiters.length === 0 || !this.#isIdle()) return;
+    for (const resolve of this.#idleWaiters.splice(0)) resolve();
+  }
+
+  /** A hint that jobs may be available (watch, timer, rescue). */
+  #wake(): void {
+    this.#wakeGeneration++;
+    this.#mayHaveWork = true;
+    this.#schedulePump();
+  }
+
+  #schedulePump(): void {
+    if (this.#pumpQueued) return;
+    this.#pumpQueued = true;
+    // setImmediate lets every attempt that settles in this turn join the same batch.
+    setImmediate(() => {
+      this.#pumpQueued = false;
+      void this.#pump();
+    });
+  }
+
+  /** The single writer: flushes settled attempts and refills free slots in one store call. */
+  async #pump(): Promise<void> {
+    if (this.#inFlight) return;
+    const claiming = this.#state === "running";
+    const held = this.#running.size + this.#buffer.length;
+    const want = claiming && this.#mayHaveWork ? this.concurrency + this.#prefetch - held : 0;
+    if (this.#pending.length === 0 && want <= 0) {
+      this.#notifyIdle();
+      return;
+    }
+    const batch = this.#pending.splice(0);
+    const updates: JobFinishUpdate[] = [];
+    const appliedHooks: Array<() => void> = [];
+    for (const s of batch) {
+      if (s.update) {
+        updates.push(s.update);
+        appliedHooks.push(s.onApplied);
+      }
+    }
+    const { store, clock } = this.#deps;
+    const claimParams = { queues: [...this.queues], names: this.#names, owner: this.id, limit: want, leaseMs: this.#leaseMs };
+    const generation = this.#wakeGeneration;
+    this.#inFlight = true;
+    try {
+      let claimed: JobRecord[] = [];
+      if (updates.length > 0) {
+        const res = await store.jobFinishMany({ updates, now: clock.now(), ...(want > 0 ? { claim: claimParams } : {}) });
+        claimed = res.claimed;
+        res.applied.forEach((ok, i) => {
+          if (ok) appliedHooks[i]?.();
+        });
+      } else if (want > 0) {
+        claimed = await store.jobClaim({ ...claimParams, now: clock.now() });
+      }
+      this.#errorStreak = 0;
+      if (want > 0 && claimed.length < want && generation === this.#wakeGeneration) {
+        this.#mayHaveWork = false;
+        void this.#armIdle();
+      }
+      if (this.#state === "running") {
+        this.#buffer.push(...claimed);
+        this.#startBuffered();
+      } else {
+        for (const job of claimed) this.#pending.push(releaseOf(job));
+      }
+    } catch (err) {
+      // Keep every outcome: they are written on the next try. Claims made in a failed call did not happen.
+      this.#pending.unshift(...batch);
+      this.#errorStreak++;
+      this.#deps.events.emit("worker:error", { workerId: this.id, error: coerceError(err) });
+      const delay = Math.min(MAX_BACKOFF_MS, 50 * 2 ** Math.min(this.#errorStreak, 10));
+      this.#inFlight = false;
+      this.#deps.clock.setTimeout(() => this.#schedulePump(), delay);
+      return;
+    }
+    this.#inFlight = false;
+    if (this.#pending.length > 0 || (this.#mayHaveWork && this.#state === "running")) this.#schedulePump();
+    else this.#notifyIdle();
+  }
+
+  #startBuffered(): void {
+    const env = this.#env;
+    if (!env) return;
+    while (this.#running.size < this.concurrency && this.#buffer.length > 0) {
+      const job = this.#buffer.shift() as JobRecord;
+      const def = this.#defs.get(job.name);
+      if (!def) {
+        // Unreachable while claims filter by name; kept so a bad row cannot wedge a slot.
+        this.#pending.push(releaseOf(job));
+        continue;
+      }
+      const attempt = new Attempt(env, def, job);
+      if (job.cancelRequested) attempt.abort(new JobCancelledError());
+      this.#running.set(job.id, attempt);
+      attempt.promise.then((settled) => this.#settled(job.id, settled));
+    }
+  }
+
+  #settled(id: string, settled: SettledAttempt): void {
+    this.#running.delete(id);
+    this.#pending.push(settled);
+    if (this.#state === "running") this.#startBuffered();
+    this.#schedulePump();
+  }
+
+  /** While idle, look again when the next scheduled job is due, or after pollMs. */
+  async #armIdle(): Promise<void> {
+    this.#cancelIdle?.();
+    const { store, clock } = this.#deps;
+    let delay = this.#pollMs;
+    try {
+      const next = await store.jobNextRunAt({ queues: [...this.queues] });
+      if (next !== null) delay = Math.max(0, Math.min(delay, next - clock.now()));
+    } catch {
+      // The poll still runs; the error surfaces on the next claim.
+    }
+    if (this.#state !== "running" || this.#mayHaveWork) return;
+    this.#cancelIdle = clock.setTimeout(() => {
+      this.#cancelIdle = null;
+      this.#wake();
+    }, delay);
+  }
+
+  #armHeartbeat(): void {
+    this.#cancelHeartbeat = this.#deps.clock.setTimeout(async () => {
+      await this.#heartbeat();
+      if (this.#state === "running" || this.#state === "stopping") this.#armHeartbeat();
+    }, this.#heartbeatMs);
+  }
+
+  async #heartbeat(): Promise<void> {
+    const leases: Array<{ id: string; token: string }> = [];
+    for (const a of this.#running.values()) leases.push({ id: a.job.id, token: a.job.leaseToken ?? "" });
+    for (const job of this.#buffer) leases.push({ id: job.id, token: job.leaseToken ?? "" });
+    if (leases.length === 0) return;
+    const { store, clock, events } = this.#deps;
+    try {
+      const res = await store.jobLeaseRenew({ leases, leaseMs: this.#leaseMs, now: clock.now() });
+      for (const id of res.lost) {
+        this.#running.get(id)?.abort(new LeaseLostError());
+        this.#buffer = this.#buffer.filter((j) => j.id !== id);
+      }
+      for (const id of res.cancelRequested) {
+        this.#running.get(id)?.abort(new JobCancelledError());
+        const buffered = this.#buffer.find((j) => j.id === id);
+        if (buffered) buffered.cancelRequested = true;
+      }
+    } catch (err) {
+      events.emit("worker:error", { workerId: this.id, error: coerceError(err) });
+    }
+  }
+
+  #armRescue(): void {
+    this.#cancelRescue = this.#deps.clock.setTimeout(async () => {
+      await this.#rescue();
+      if (this.#state === "running") this.#armRescue();
+    }, this.#rescueMs);
+  }
+
+  async #rescue(): Promise<void> {
+    const { store, clock, events } = this.#deps;
+    try {
+      const res = await store.jobRescue({ now: clock.now(), limit: 1_000 });
+      for (const jobId of res.rescued) events.emit("job:stalled", { jobId, outcome: "rescued" });
+      for (const jobId of res.cancelled) events.emit("job:stalled", { jobId, outcome: "cancelled" });
+      for (const jobId of res.discarded) {
+        events.emit("job:stalled", { jobId, outcome: "discarded" });
+        events.emit("job:discarded", { job: null, jobId, reason: "stalled too many times" });
+      }
+      if (res.rescued.length > 0) this.#wake();
+    } catch (err) {
+      events.emit("worker:error", { workerId: this.id, error: coerceError(err) });
+    }
+  }
+
+  #installSignals(): void {
+    let count = 0;
+    this.#signalHandler = () => {
+      count++;
+      if (count === 1) {
+        this.stop().then(
+          () => (this.#onSignalStop?.() ?? Promise.resolve()).then(() => process.exit(0), () => process.exit(1)),
+          () => process.exit(1),
+        );
+      }
+      // A second signal while stopping means "now": skip the rest of the grace period.
+      if (count > 1) for (const a of this.#running.values()) a.abort(new ShutdownError());
+    };
+    process.on("SIGTERM", this.#signalHandler);
+    process.on("SIGINT", this.#signalHandler);
+  }
+
+  #removeSignals(): void {
+    if (!this.#signalHandler) return;
+    process.off("SIGTERM", this.#signalHandler);
+    process.off("SIGINT", this.#signalHandler);
+    this.#signalHandler = null;
+  }
+}
+
+function releaseOf(job: JobRecord): SettledAttempt {
+  return { update: { id: job.id, token: job.leaseToken ?? "", outcome: { type: "release" } }, onApplied: () => {} };
+}
+
+function validateWorkerOptions(o: WorkerOptions): void {
+  if (typeof o !== "object" || o === null) throw new OptionsError("worker(options): options must be an object");
+  if (!Array.isArray(o.jobs) || o.jobs.length === 0) {
+    throw new OptionsError("worker options.jobs must be a non-empty array of job definitions from defineJob()");
+  }
+  o.jobs.forEach((j, i) => {
+    if (typeof j?.name !== "string" || typeof j.handler !== "function") {
+      throw new OptionsError(`worker options.jobs[${i}] is not a job definition; create it with defineJob()`);
+    }
+  });
+  assertInt(o.concurrency, "worker options.concurrency", 1, 10_000);
+  assertInt(o.prefetch, "worker options.prefetch", 0, 10_000);
+  assertInt(o.leaseMs, "worker options.leaseMs", 100);
+  assertInt(o.heartbeatMs, "worker options.heartbeatMs", 10);
+  assertInt(o.rescueIntervalMs, "worker options.rescueIntervalMs", 10);
+  assertInt(o.pollMs, "worker options.pollMs", 1);
+  assertInt(o.graceMs, "worker options.graceMs", 0);
+  if (o.heartbeatMs !== undefined && o.leaseMs !== undefined && o.heartbeatMs >= o.leaseMs) {
+    throw new OptionsError("worker options.heartbeatMs must be shorter than leaseMs (a quarter of it is usual)");
+  }
+  if (o.queues !== undefined && (!Array.isArray(o.queues) || o.queues.length === 0)) {
+    throw new OptionsError("worker options.queues must be a non-empty array of queue names");
+  }
+  if (o.executor !== undefined && o.executor !== "inline" && typeof o.executor?.run !== "function") {
+    throw new OptionsError(
+      'worker options.executor must be "inline" or an Executor; "thread" and "process" are not available yet',
+    );
+  }
+}
