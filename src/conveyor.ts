@@ -97,7 +97,9 @@ export class Conveyor {
       return new Conveyor(store, true, options);
     }
     if (typeof spec?.jobInsert !== "function") {
-      throw new OptionsError('Conveyor.open options.store must be a URL such as "sqlite:./conveyor.db" or a Store');
+      throw new OptionsError(
+        'Conveyor.open options.store must be a URL such as "sqlite:./conveyor.db" or a Store',
+      );
     }
     return new Conveyor(spec, false, options);
   }
@@ -106,10 +108,18 @@ export class Conveyor {
    * Stores one job and resolves once it is durable in the store. Data is validated against the job type's
    * schema (when it has one) and its JSON size checked against `maxPayloadBytes`; on failure nothing is stored.
    */
-  enqueue<J extends AnyJobDefinition>(job: J, data: JobInput<J>, options?: EnqueueOptions): Promise<JobRecord>;
+  enqueue<J extends AnyJobDefinition>(
+    job: J,
+    data: JobInput<J>,
+    options?: EnqueueOptions,
+  ): Promise<JobRecord>;
   /** Enqueue by job name: the name must be known to the store (registered by a worker) unless `force`. */
   enqueue(name: string, data: unknown, options?: EnqueueByNameOptions): Promise<JobRecord>;
-  async enqueue(job: AnyJobDefinition | string, data: unknown, options: EnqueueByNameOptions = {}): Promise<JobRecord> {
+  async enqueue(
+    job: AnyJobDefinition | string,
+    data: unknown,
+    options: EnqueueByNameOptions = {},
+  ): Promise<JobRecord> {
     this.#assertOpen();
     const def = await this.#resolve(job, options.force ?? false);
     const params = await this.#prepare(def, data, options, "enqueue options.");
@@ -128,7 +138,8 @@ export class Conveyor {
     options: EnqueueByNameOptions = {},
   ): Promise<JobRecord[]> {
     this.#assertOpen();
-    if (!Array.isArray(items)) throw new OptionsError("enqueueMany(job, items): items must be an array of { data }");
+    if (!Array.isArray(items))
+      throw new OptionsError("enqueueMany(job, items): items must be an array of { data }");
     const def = await this.#resolve(job, options.force ?? false);
     const params: JobInsertParams[] = [];
     for (let i = 0; i < items.length; i++) {
@@ -142,7 +153,8 @@ export class Conveyor {
     if (params.length === 0) return [];
     const results = await this.store.jobInsertMany({ jobs: params });
     const records = results.map((r) => r.job);
-    if (this.events.has("job:enqueued")) for (const record of records) this.events.emit("job:enqueued", { job: record });
+    if (this.events.has("job:enqueued"))
+      for (const record of records) this.events.emit("job:enqueued", { job: record });
     return records;
   }
 
@@ -165,7 +177,9 @@ export class Conveyor {
   listJobs(params: Partial<JobListParams> = {}): Promise<JobListResult> {
     this.#assertOpen();
     if (params.state !== undefined && !isJobState(params.state)) {
-      throw new OptionsError(`listJobs state must be one of the seven job states, got ${JSON.stringify(params.state)}`);
+      throw new OptionsError(
+        `listJobs state must be one of the seven job states, got ${JSON.stringify(params.state)}`,
+      );
     }
     assertInt(params.limit, "listJobs limit", 1, 1_000);
     return this.store.jobList({ ...params, limit: params.limit ?? 50 });
@@ -199,11 +213,16 @@ export class Conveyor {
     assertInt(options.olderThanMs, "pruneJobs olderThanMs", 0);
     const states = options.states ?? [...FINAL_STATES];
     for (const s of states) {
-      if (!FINAL_STATES.includes(s)) throw new OptionsError(`pruneJobs states may only hold final states, got "${s}"`);
+      if (!FINAL_STATES.includes(s))
+        throw new OptionsError(`pruneJobs states may only hold final states, got "${s}"`);
     }
     let total = 0;
     for (;;) {
-      const n = await this.store.jobPrune({ finishedBefore: this.clock.now() - options.olderThanMs, states, limit: 1_000 });
+      const n = await this.store.jobPrune({
+        finishedBefore: this.clock.now() - options.olderThanMs,
+        states,
+        limit: 1_000,
+      });
       total += n;
       if (n < 1_000) return total;
     }
@@ -271,7 +290,8 @@ export class Conveyor {
     prefix: string,
     index?: number,
   ): Promise<JobInsertParams> {
-    if (typeof options !== "object" || options === null) throw new OptionsError(`${prefix.slice(0, -1)} must be an object`);
+    if (typeof options !== "object" || options === null)
+      throw new OptionsError(`${prefix.slice(0, -1)} must be an object`);
     validateJobTypeOptions(options, prefix);
     assertInt(options.attempts, `${prefix}attempts`, 1, 1_000);
     assertInt(options.delayMs, `${prefix}delayMs`, 0);
@@ -313,7 +333,9 @@ export class Conveyor {
       json = JSON.stringify(value);
     } catch (err) {
       const where = index === undefined ? "" : ` (item ${index})`;
-      throw new OptionsError(`data for job "${name}"${where} cannot be stored as JSON: ${(err as Error).message}`);
+      throw new OptionsError(
+        `data for job "${name}"${where} cannot be stored as JSON: ${(err as Error).message}`,
+      );
     }
     const bytes = json === undefined ? 4 : Buffer.byteLength(json);
     if (bytes > this.#maxPayloadBytes) throw new PayloadTooLargeError(name, bytes, this.#maxPayloadBytes);

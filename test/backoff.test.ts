@@ -7,7 +7,9 @@ const mid = () => 0.5; // no jitter spread
 describe("backoffDelay", () => {
   it("grows exponentially from delayMs and caps at maxDelayMs", () => {
     const spec = { type: "exponential" as const, delayMs: 100, maxDelayMs: 1_000, jitter: 0 };
-    expect([1, 2, 3, 4, 5, 6].map((a) => backoffDelay(spec, a, err))).toEqual([100, 200, 400, 800, 1_000, 1_000]);
+    expect([1, 2, 3, 4, 5, 6].map((a) => backoffDelay(spec, a, err))).toEqual([
+      100, 200, 400, 800, 1_000, 1_000,
+    ]);
   });
 
   it("defaults to exponential from 1 s", () => {

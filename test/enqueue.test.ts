@@ -2,8 +2,8 @@ import * as v from "valibot";
 import { afterEach, describe, expect, expectTypeOf, it } from "vitest";
 import { z } from "zod";
 import {
-  ConveyorError,
   type Conveyor,
+  ConveyorError,
   defineJob,
   OptionsError,
   PayloadTooLargeError,
@@ -43,7 +43,9 @@ describe.each(STORE_KINDS)("enqueue on the %s store", (kind) => {
 
   it("stores the schema's output (defaults applied) and infers the input type", async () => {
     await setup();
-    expectTypeOf(app.enqueue<typeof signup>).parameter(1).toEqualTypeOf<{ email: string; plan?: "free" | "pro" }>();
+    expectTypeOf(app.enqueue<typeof signup>)
+      .parameter(1)
+      .toEqualTypeOf<{ email: string; plan?: "free" | "pro" }>();
     const job = await app.enqueue(signup, { email: "ada@example.com" });
     expect(job.state).toBe("available");
     expect(job.data).toEqual({ email: "ada@example.com", plan: "free" });
@@ -161,9 +163,13 @@ describe("defineJob", () => {
   it("rejects bad definitions with OptionsError naming the field", () => {
     const handler = () => null;
     expect(() => defineJob({ name: "", handler })).toThrow(/defineJob options\.name must be/);
-    expect(() => defineJob({ name: "x", handler: "nope" as never })).toThrow(/options\.handler must be a function/);
+    expect(() => defineJob({ name: "x", handler: "nope" as never })).toThrow(
+      /options\.handler must be a function/,
+    );
     expect(() => defineJob({ name: "x", handler, retry: { attempts: 0 } })).toThrow(/retry\.attempts/);
-    expect(() => defineJob({ name: "x", handler, retry: { backoff: "linear" as never } })).toThrow(/retry\.backoff/);
+    expect(() => defineJob({ name: "x", handler, retry: { backoff: "linear" as never } })).toThrow(
+      /retry\.backoff/,
+    );
     expect(() => defineJob({ name: "x", handler, timeoutMs: -5 })).toThrow(/timeoutMs/);
     expect(() => defineJob({ name: "x", handler, schema: {} as never })).toThrow(/Standard Schema/);
     try {

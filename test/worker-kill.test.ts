@@ -9,7 +9,10 @@ import { eventually } from "./helpers/eventually.js";
 const FIXTURE = join(import.meta.dirname, "fixtures", "kill-worker.ts");
 
 function startWorker(db: string, log: string, id: string): Promise<ChildProcess> {
-  const child = fork(FIXTURE, [db, log, id], { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const child = fork(FIXTURE, [db, log, id], {
+    execArgv: ["--import", "tsx"],
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
   return new Promise((resolve, reject) => {
     child.once("message", () => resolve(child));
     child.once("exit", (code) => reject(new Error(`worker ${id} exited early with ${code}`)));
@@ -65,7 +68,9 @@ describe("a worker process killed with SIGKILL while jobs run (SQLite)", () => {
 
     const second = await startWorker(db, log, "worker-b");
     children.push(second);
-    await eventually(async () => expect((await app.countJobs()).completed).toBe(total), { timeoutMs: 30_000 });
+    await eventually(async () => expect((await app.countJobs()).completed).toBe(total), {
+      timeoutMs: 30_000,
+    });
     const recoveredInMs = Date.now() - killedAt;
 
     const runs = readLog(log);

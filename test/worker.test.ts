@@ -375,7 +375,11 @@ describe.each(STORE_KINDS)("worker on the %s store", (kind) => {
   it("skips paused queues until resumed", async () => {
     await setup();
     const ran: string[] = [];
-    const job = defineJob<{ id: string }>({ name: "pausable", queue: "emails", handler: (d) => void ran.push(d.id) });
+    const job = defineJob<{ id: string }>({
+      name: "pausable",
+      queue: "emails",
+      handler: (d) => void ran.push(d.id),
+    });
     await app.pauseQueue("emails");
     await app.enqueue(job, { id: "a" });
     await start(app.worker({ jobs: [job], pollMs: 20 }));

@@ -32,7 +32,9 @@ export function validateBackoff(backoff: BackoffOption | undefined, field: strin
     throw new OptionsError(`${field} must be "exponential", "fixed", an object or a function`);
   }
   if (backoff.type !== "exponential" && backoff.type !== "fixed") {
-    throw new OptionsError(`${field}.type must be "exponential" or "fixed", got ${JSON.stringify(backoff.type)}`);
+    throw new OptionsError(
+      `${field}.type must be "exponential" or "fixed", got ${JSON.stringify(backoff.type)}`,
+    );
   }
   for (const key of ["delayMs", "maxDelayMs"] as const) {
     const v = backoff[key];

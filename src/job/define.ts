@@ -43,7 +43,8 @@ export interface JobTypeOptions {
   maxStalls?: number;
 }
 
-export interface DefineJobOptions<TData, TResult, S extends StandardSchemaV1 | undefined> extends JobTypeOptions {
+export interface DefineJobOptions<TData, TResult, S extends StandardSchemaV1 | undefined>
+  extends JobTypeOptions {
   /** The job type's stable name: how it is stored and how workers find its handler. */
   name: string;
   /** Any Standard Schema validator; checked at enqueue and again before the handler runs. */

@@ -72,7 +72,9 @@ export class Attempt {
     const job = this.job;
     const startedAt = clock.now();
     const timeoutMs = job.timeoutMs ?? this.#def.timeoutMs;
-    const cancelTimeout = timeoutMs ? clock.setTimeout(() => this.abort(new JobTimeoutError(timeoutMs)), timeoutMs) : null;
+    const cancelTimeout = timeoutMs
+      ? clock.setTimeout(() => this.abort(new JobTimeoutError(timeoutMs)), timeoutMs)
+      : null;
     if (events.has("job:started")) events.emit("job:started", { job, workerId });
     try {
       const value = await this.#execute();
@@ -95,7 +97,9 @@ export class Attempt {
     });
     aborted.catch(() => {});
     const work = (async () => {
-      const data = this.#def.schema ? await validateData(this.#def.name, this.#def.schema, this.job.data) : this.job.data;
+      const data = this.#def.schema
+        ? await validateData(this.#def.name, this.#def.schema, this.job.data)
+        : this.job.data;
       const ctx = this.#context();
       let result: unknown;
       const invoke = async () => {
@@ -136,9 +140,15 @@ export class Attempt {
   #log(message: string, level: LogLevel): void {
     if (this.#finished) return;
     const lvl: LogLevel = LOG_LEVELS.has(level) ? level : "info";
-    this.#logs.push({ at: this.#env.clock.now(), attempt: this.job.attempt, level: lvl, message: String(message) });
+    this.#logs.push({
+      at: this.#env.clock.now(),
+      attempt: this.job.attempt,
+      level: lvl,
+      message: String(message),
+    });
     const { events } = this.#env;
-    if (events.has("job:log")) events.emit("job:log", { job: this.job, level: lvl, message: String(message) });
+    if (events.has("job:log"))
+      events.emit("job:log", { job: this.job, level: lvl, message: String(message) });
     this.#scheduleReport();
   }
 
@@ -223,7 +233,8 @@ export class Attempt {
     return {
       update: this.#update({ type: "complete", result }),
       onApplied: () => {
-        if (events.has("job:completed")) events.emit("job:completed", { job, result, durationMs: now - startedAt });
+        if (events.has("job:completed"))
+          events.emit("job:completed", { job, result, durationMs: now - startedAt });
       },
     };
   }
@@ -234,7 +245,8 @@ export class Attempt {
     const now = clock.now();
     const err = coerceError(thrown);
     if (err instanceof LeaseLostError) return { update: null, onApplied: () => {} };
-    if (err instanceof ShutdownError) return { update: this.#update({ type: "release" }), onApplied: () => {} };
+    if (err instanceof ShutdownError)
+      return { update: this.#update({ type: "release" }), onApplied: () => {} };
     if (err instanceof JobCancelledError) {
       const error = attemptError(job.attempt, now, "cancel", err);
       return {

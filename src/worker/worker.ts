@@ -142,7 +142,8 @@ export class Worker {
   /** Adds middleware (outermost first). Only before `start()`. */
   use(middleware: Middleware): this {
     if (this.#state !== "new") throw new OptionsError("worker.use() must be called before worker.start()");
-    if (typeof middleware !== "function") throw new OptionsError("worker.use(middleware): middleware must be a function");
+    if (typeof middleware !== "function")
+      throw new OptionsError("worker.use(middleware): middleware must be a function");
     this.#middleware.push(middleware);
     return this;
   }
@@ -235,7 +236,9 @@ export class Worker {
   }
 
   #isIdle(): boolean {
-    return this.#running.size === 0 && this.#buffer.length === 0 && this.#pending.length === 0 && !this.#inFlight;
+    return (
+      this.#running.size === 0 && this.#buffer.length === 0 && this.#pending.length === 0 && !this.#inFlight
+    );
   }
 
   #notifyIdle(): void {
@@ -280,13 +283,23 @@ export class Worker {
       }
     }
     const { store, clock } = this.#deps;
-    const claimParams = { queues: [...this.queues], names: this.#names, owner: this.id, limit: want, leaseMs: this.#leaseMs };
+    const claimParams = {
+      queues: [...this.queues],
+      names: this.#names,
+      owner: this.id,
+      limit: want,
+      leaseMs: this.#leaseMs,
+    };
     const generation = this.#wakeGeneration;
     this.#inFlight = true;
     try {
       let claimed: JobRecord[] = [];
       if (updates.length > 0) {
-        const res = await store.jobFinishMany({ updates, now: clock.now(), ...(want > 0 ? { claim: claimParams } : {}) });
+        const res = await store.jobFinishMany({
+          updates,
+          now: clock.now(),
+          ...(want > 0 ? { claim: claimParams } : {}),
+        });
         claimed = res.claimed;
         res.applied.forEach((ok, i) => {
           if (ok) appliedHooks[i]?.();
@@ -421,7 +434,11 @@ export class Worker {
       count++;
       if (count === 1) {
         this.stop().then(
-          () => (this.#onSignalStop?.() ?? Promise.resolve()).then(() => process.exit(0), () => process.exit(1)),
+          () =>
+            (this.#onSignalStop?.() ?? Promise.resolve()).then(
+              () => process.exit(0),
+              () => process.exit(1),
+            ),
           () => process.exit(1),
         );
       }
@@ -441,13 +458,19 @@ export class Worker {
 }
 
 function releaseOf(job: JobRecord): SettledAttempt {
-  return { update: { id: job.id, token: job.leaseToken ?? "", outcome: { type: "release" } }, onApplied: () => {} };
+  return {
+    update: { id: job.id, token: job.leaseToken ?? "", outcome: { type: "release" } },
+    onApplied: () => {},
+  };
 }
 
 function validateWorkerOptions(o: WorkerOptions): void {
-  if (typeof o !== "object" || o === null) throw new OptionsError("worker(options): options must be an object");
+  if (typeof o !== "object" || o === null)
+    throw new OptionsError("worker(options): options must be an object");
   if (!Array.isArray(o.jobs) || o.jobs.length === 0) {
-    throw new OptionsError("worker options.jobs must be a non-empty array of job definitions from defineJob()");
+    throw new OptionsError(
+      "worker options.jobs must be a non-empty array of job definitions from defineJob()",
+    );
   }
   o.jobs.forEach((j, i) => {
     if (typeof j?.name !== "string" || typeof j.handler !== "function") {
@@ -462,7 +485,9 @@ function validateWorkerOptions(o: WorkerOptions): void {
   assertInt(o.pollMs, "worker options.pollMs", 1);
   assertInt(o.graceMs, "worker options.graceMs", 0);
   if (o.heartbeatMs !== undefined && o.leaseMs !== undefined && o.heartbeatMs >= o.leaseMs) {
-    throw new OptionsError("worker options.heartbeatMs must be shorter than leaseMs (a quarter of it is usual)");
+    throw new OptionsError(
+      "worker options.heartbeatMs must be shorter than leaseMs (a quarter of it is usual)",
+    );
   }
   if (o.queues !== undefined && (!Array.isArray(o.queues) || o.queues.length === 0)) {
     throw new OptionsError("worker options.queues must be a non-empty array of queue names");

@@ -1,5 +1,8 @@
 /** Retries `fn` until it stops throwing (or returns truthy), with backoff, up to `timeoutMs`. */
-export async function eventually<T>(fn: () => T | Promise<T>, { timeoutMs = 10_000, intervalMs = 10 } = {}): Promise<T> {
+export async function eventually<T>(
+  fn: () => T | Promise<T>,
+  { timeoutMs = 10_000, intervalMs = 10 } = {},
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let wait = intervalMs;
   let lastError: unknown;

@@ -280,9 +280,8 @@ export class MemoryStore implements Store {
 
   /**
    * Applies the outcomes of jobs still running under their token, in order, then (if asked) stages due jobs
-   * and claims like `jobClaim`. A missing
-   * job or a lost lease yields `false` for that update. The whole call is atomic: a result or progress that
-   * JSON cannot hold rejects it before any update is applied.
+   * and claims like `jobClaim`. A missing job or a lost lease yields `false` for that update. The whole call
+   * is atomic: a result or progress that JSON cannot hold rejects it before any update is applied.
    */
   async jobFinishMany(params: JobFinishManyParams): Promise<JobFinishManyResult> {
     this.assertOpen();
@@ -341,9 +340,11 @@ export class MemoryStore implements Store {
   }
 
   /**
-   * Rescues running jobs whose `leaseExpiresAt < now`, earliest expiry first, at most `limit`. A stall error
-   * (name "StallError") is appended; a job with a cancel request gets a "cancel" error (name
-   * "JobCancelledError") instead and its stalls are left alone. A discarded job keeps its attempt.
+   * Rescues running jobs whose `leaseExpiresAt < now`, earliest expiry first, at most `limit`. A stalled job
+   * gets its attempt given back and a stall error (name "StallError", numbered with the attempt that
+   * stalled), whether it is then made available or discarded. A job with a cancel request is cancelled with a
+   * "cancel" error (name "JobCancelledError") instead: no stall counted, and its attempt is kept, as with a
+   * cancel outcome.
    */
   async jobRescue(params: JobRescueParams): Promise<JobRescueResult> {
     this.assertOpen();
@@ -377,12 +378,12 @@ export class MemoryStore implements Store {
         message: `lease expired at ${job.leaseExpiresAt} without renewal: the worker died or blocked its event loop`,
         name: "StallError",
       });
+      job.attempt = Math.max(0, job.attempt - 1);
       if (job.stalls > job.maxStalls) {
         job.finishedAt = now;
         this.setState(job, "discarded");
         result.discarded.push(job.id);
       } else {
-        job.attempt = Math.max(0, job.attempt - 1);
         job.runAt = now;
         this.setState(job, "available");
         result.rescued.push(job.id);
@@ -516,9 +517,14 @@ export class MemoryStore implements Store {
   }
 
   /** Remembers each type by name (a later registration replaces its queue and `seenAt`). */
-  async jobTypeRegister(params: { types: Array<{ name: string; queue: string }>; now: number }): Promise<void> {
+  async jobTypeRegister(params: {
+    types: Array<{ name: string; queue: string }>;
+    now: number;
+  }): Promise<void> {
     this.assertOpen();
-    for (const t of params.types) this.jobTypes.set(t.name, { name: t.name, queue: t.queue, seenAt: params.now });
+    for (const t of params.types) {
+      this.jobTypes.set(t.name, { name: t.name, queue: t.queue, seenAt: params.now });
+    }
   }
 
   /** Registered job types, by name. */
@@ -784,8 +790,11 @@ export class MemoryStore implements Store {
 
   /** Marks the job's current heap entry stale (the caller then changes `seq`). */
   private unindex(job: MemJob): void {
-    if (job.state === "available") this.availableHeap(job.queue, job.name).invalidated();
-    else if (job.state === "scheduled" || job.state === "retryable") this.waitingHeap(job.queue).invalidated();
+    if (job.state === "available") {
+      this.availableHeap(job.queue, job.name).invalidated();
+    } else if (job.state === "scheduled" || job.state === "retryable") {
+      this.waitingHeap(job.queue).invalidated();
+    }
   }
 
   private availableHeap(queue: string, name: string): JobHeap {

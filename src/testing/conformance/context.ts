@@ -5,7 +5,7 @@
 import { expect } from "vitest";
 import type { ErrorCode } from "../../errors.js";
 import type { JobLogEntry, JobOutcome, JobRecord, Store, StoreCapabilities } from "../../store/store.js";
-import { FIXTURE_NOW, type JobFixtureOptions, insertJobFixture } from "./fixtures.js";
+import { FIXTURE_NOW, insertJobFixture, type JobFixtureOptions } from "./fixtures.js";
 
 /** The base instant of every test. */
 export const T0 = FIXTURE_NOW;

@@ -119,13 +119,24 @@ export function finishTests(ctx: ConformanceContext): void {
     it("appends finish logs after the reported ones, across attempts", async () => {
       const { store, insert } = await ctx.setup();
       const job = await insert({ state: "running" });
-      const line = (attempt: number, message: string, at = T0) => ({ at, attempt, level: "info" as const, message });
+      const line = (attempt: number, message: string, at = T0) => ({
+        at,
+        attempt,
+        level: "info" as const,
+        message,
+      });
       await store.jobReport({ id: job.id, token: job.leaseToken!, logs: [line(1, "a"), line(1, "b")] });
       const retry = { type: "retry" as const, runAt: T0, error: attemptError(1, T0) };
       await finishOne(store, job, retry, T0, { logs: [line(1, "c")] });
       const [again] = await claim(store, T0 + 1);
-      await store.jobReport({ id: job.id, token: again!.leaseToken!, logs: [{ ...line(2, "d"), level: "warn" }] });
-      await finishOne(store, again!, { type: "complete", result: null }, T0 + 2, { logs: [line(2, "é 🎉", T0 + 2)] });
+      await store.jobReport({
+        id: job.id,
+        token: again!.leaseToken!,
+        logs: [{ ...line(2, "d"), level: "warn" }],
+      });
+      await finishOne(store, again!, { type: "complete", result: null }, T0 + 2, {
+        logs: [line(2, "é 🎉", T0 + 2)],
+      });
       expect((await mustGet(store, job.id)).logs).toEqual([
         line(1, "a"),
         line(1, "b"),
@@ -138,17 +149,24 @@ export function finishTests(ctx: ConformanceContext): void {
     it("counts attempts: claim adds one, snooze and release give it back, failures keep it", async () => {
       const { store, insert } = await ctx.setup();
       const job = await insert({ state: "running", maxAttempts: 10 });
-      const attemptAfter = async (outcome: Parameters<typeof finishOne>[2], now: number): Promise<JobRecord> => {
+      const attemptAfter = async (
+        outcome: Parameters<typeof finishOne>[2],
+        now: number,
+      ): Promise<JobRecord> => {
         const current = await mustGet(store, job.id);
         expect(await finishOne(store, current, outcome, now)).toBe(true);
         const [next] = await claim(store, now);
         expect(next?.id).toBe(job.id);
         return next!;
       };
-      expect((await attemptAfter({ type: "retry", runAt: T0, error: attemptError(1, T0) }, T0)).attempt).toBe(2);
+      expect((await attemptAfter({ type: "retry", runAt: T0, error: attemptError(1, T0) }, T0)).attempt).toBe(
+        2,
+      );
       expect((await attemptAfter({ type: "snooze", runAt: T0 }, T0)).attempt).toBe(2);
       expect((await attemptAfter({ type: "release" }, T0)).attempt).toBe(2);
-      expect((await attemptAfter({ type: "retry", runAt: T0, error: attemptError(2, T0) }, T0)).attempt).toBe(3);
+      expect((await attemptAfter({ type: "retry", runAt: T0, error: attemptError(2, T0) }, T0)).attempt).toBe(
+        3,
+      );
     });
 
     it("keeps the error history oldest first", async () => {
@@ -175,7 +193,11 @@ export function finishTests(ctx: ConformanceContext): void {
           { id: running.id, token: "not-the-token", outcome: { type: "complete", result: 1 } },
           { id: other.id, token: other.leaseToken!, outcome: { type: "complete", result: 2 } },
           { id: "999999999", token: "x", outcome: { type: "complete", result: 3 } },
-          { id: other.id, token: other.leaseToken!, outcome: { type: "discard", error: attemptError(1, T0) } },
+          {
+            id: other.id,
+            token: other.leaseToken!,
+            outcome: { type: "discard", error: attemptError(1, T0) },
+          },
         ],
         now: T0 + 1,
       });
@@ -194,7 +216,14 @@ export function finishTests(ctx: ConformanceContext): void {
         { type: "cancel", error: attemptError(1, T0, "cancel") },
         { type: "release" },
       ] as const;
-      for (const state of ["scheduled", "available", "retryable", "completed", "cancelled", "discarded"] as const) {
+      for (const state of [
+        "scheduled",
+        "available",
+        "retryable",
+        "completed",
+        "cancelled",
+        "discarded",
+      ] as const) {
         const job = await insert({ state, queue: state });
         // A finished job's old token must not work either.
         const token = (await mustGet(store, job.id)).leaseToken ?? "stale-token";

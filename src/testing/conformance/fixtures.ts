@@ -63,24 +63,45 @@ export interface JobFixtureOptions extends Partial<JobInsertParams> {
  * claimed first, that job is released back and this throws. Give such fixtures their own queue or name.
  */
 export async function insertJobFixture(store: Store, options: JobFixtureOptions = {}): Promise<JobRecord> {
-  const { state, owner = "fixture-worker", leaseMs = 30_000, result = null, retryAt, error, ...insert } = options;
+  const {
+    state,
+    owner = "fixture-worker",
+    leaseMs = 30_000,
+    result = null,
+    retryAt,
+    error,
+    ...insert
+  } = options;
   const now = insert.now ?? FIXTURE_NOW;
-  const target: JobState = state ?? (insert.runAt !== undefined && insert.runAt > now ? "scheduled" : "available");
+  const target: JobState =
+    state ?? (insert.runAt !== undefined && insert.runAt > now ? "scheduled" : "available");
   if (target === "scheduled") {
     const runAt = insert.runAt ?? now + 60_000;
-    if (runAt <= now) throw new Error(`insertJobFixture: a scheduled job needs runAt > now (${runAt} <= ${now})`);
+    if (runAt <= now)
+      throw new Error(`insertJobFixture: a scheduled job needs runAt > now (${runAt} <= ${now})`);
     return (await store.jobInsert(jobInsertParams({ ...insert, now, runAt }))).job;
   }
   const runAt = insert.runAt ?? now;
-  if (runAt > now) throw new Error(`insertJobFixture: a ${target} job needs runAt <= now (${runAt} > ${now})`);
+  if (runAt > now)
+    throw new Error(`insertJobFixture: a ${target} job needs runAt <= now (${runAt} > ${now})`);
   const { job } = await store.jobInsert(jobInsertParams({ ...insert, now, runAt }));
   if (target === "available") return job;
 
-  const claimed = await store.jobClaim({ queues: [job.queue], names: [job.name], owner, limit: 1, leaseMs, now });
+  const claimed = await store.jobClaim({
+    queues: [job.queue],
+    names: [job.name],
+    owner,
+    limit: 1,
+    leaseMs,
+    now,
+  });
   const first = claimed[0];
   if (first === undefined || first.id !== job.id) {
     if (first !== undefined) {
-      await store.jobFinishMany({ updates: [{ id: first.id, token: first.leaseToken!, outcome: { type: "release" } }], now });
+      await store.jobFinishMany({
+        updates: [{ id: first.id, token: first.leaseToken!, outcome: { type: "release" } }],
+        now,
+      });
     }
     throw new Error(
       `insertJobFixture: job ${job.id} was not first in claim order in queue "${job.queue}" for name ` +

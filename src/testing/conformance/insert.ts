@@ -6,7 +6,7 @@ import { jobInsertParams } from "./fixtures.js";
 /** Data exercising JSON round trips: nesting, unicode, numbers at their edges, every JSON type. */
 export const TRICKY_JSON = {
   nested: { a: [1, [2, [3, { deep: true }]]], empty: {}, emptyList: [] },
-  unicode: "héllo wörld, 世界, 🎉🚀, \u0000 nul, \"quotes\" and \\ backslash\n\ttab",
+  unicode: 'héllo wörld, 世界, 🎉🚀, \u0000 nul, "quotes" and \\ backslash\n\ttab',
   numbers: [0, -1, 1.5, -0.125, 1e-7, 123456789.123, Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER, 1e300],
   literals: [true, false, null],
   "key with spaces & ümlauts": "ok",

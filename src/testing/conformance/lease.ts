@@ -67,7 +67,11 @@ export function leaseTests(ctx: ConformanceContext): void {
       const { store, insert } = await ctx.setup();
       const job = await insert({ state: "running", leaseMs: 1_000 });
       const late = T0 + 10_000;
-      const renewed = await store.jobLeaseRenew({ leases: [{ id: job.id, token: job.leaseToken! }], leaseMs: 1_000, now: late });
+      const renewed = await store.jobLeaseRenew({
+        leases: [{ id: job.id, token: job.leaseToken! }],
+        leaseMs: 1_000,
+        now: late,
+      });
       expect(renewed.lost).toEqual([]);
       expect((await mustGet(store, job.id)).leaseExpiresAt).toBe(late + 1_000);
       expect(await store.jobReport({ id: job.id, token: job.leaseToken!, progress: 1 })).toBe(true);
@@ -78,20 +82,20 @@ export function leaseTests(ctx: ConformanceContext): void {
       const { store, insert } = await ctx.setup();
       const job = await insert({ state: "running" });
       const log = (message: string) => ({ at: T0, attempt: 1, level: "debug" as const, message });
-      expect(await store.jobReport({ id: job.id, token: job.leaseToken!, progress: 10, logs: [log("one")] })).toBe(
-        true,
-      );
-      expect(await store.jobReport({ id: job.id, token: job.leaseToken!, logs: [log("two"), log("three")] })).toBe(
-        true,
-      );
+      expect(
+        await store.jobReport({ id: job.id, token: job.leaseToken!, progress: 10, logs: [log("one")] }),
+      ).toBe(true);
+      expect(
+        await store.jobReport({ id: job.id, token: job.leaseToken!, logs: [log("two"), log("three")] }),
+      ).toBe(true);
       expect(await mustGet(store, job.id)).toMatchObject({
         state: "running",
         progress: 10,
         logs: [log("one"), log("two"), log("three")],
       });
-      expect(await store.jobReport({ id: job.id, token: job.leaseToken!, progress: { pct: 50, note: "½" } })).toBe(
-        true,
-      );
+      expect(
+        await store.jobReport({ id: job.id, token: job.leaseToken!, progress: { pct: 50, note: "½" } }),
+      ).toBe(true);
       expect((await mustGet(store, job.id)).progress).toEqual({ pct: 50, note: "½" });
       expect(await store.jobReport({ id: job.id, token: job.leaseToken!, progress: null })).toBe(true);
       expect((await mustGet(store, job.id)).progress).toBeNull();
@@ -103,7 +107,9 @@ export function leaseTests(ctx: ConformanceContext): void {
       const log = { at: T0, attempt: 1, level: "info" as const, message: "x" };
       expect(await store.jobReport({ id: job.id, token: "not-it", progress: 1, logs: [log] })).toBe(false);
       await finishOne(store, job, { type: "complete", result: null }, T0);
-      expect(await store.jobReport({ id: job.id, token: job.leaseToken!, progress: 2, logs: [log] })).toBe(false);
+      expect(await store.jobReport({ id: job.id, token: job.leaseToken!, progress: 2, logs: [log] })).toBe(
+        false,
+      );
       expect(await store.jobReport({ id: "999999999", token: "x", progress: 3 })).toBe(false);
       expect(await mustGet(store, job.id)).toMatchObject({ progress: null, logs: [] });
     });

@@ -1,6 +1,14 @@
 /** Conformance: operator actions `jobRetry`, `jobCancel`, `jobDelete` and `jobPrune`. */
 import { describe, expect, it } from "vitest";
-import { attemptError, type ConformanceContext, claim, expectCode, finishOne, mustGet, T0 } from "./context.js";
+import {
+  attemptError,
+  type ConformanceContext,
+  claim,
+  expectCode,
+  finishOne,
+  mustGet,
+  T0,
+} from "./context.js";
 
 /** Registers the operator tests. */
 export function operatorTests(ctx: ConformanceContext): void {
@@ -10,7 +18,12 @@ export function operatorTests(ctx: ConformanceContext): void {
       for (const state of ["scheduled", "retryable", "completed", "cancelled", "discarded"] as const) {
         const job = await insert({ state, queue: state, result: { r: 1 } });
         const retried = await store.jobRetry({ id: job.id, now: T0 + 500 });
-        expect(retried).toMatchObject({ state: "available", runAt: T0 + 500, finishedAt: null, result: null });
+        expect(retried).toMatchObject({
+          state: "available",
+          runAt: T0 + 500,
+          finishedAt: null,
+          result: null,
+        });
         expect(retried.errors).toEqual(job.errors);
         expect(await mustGet(store, job.id)).toEqual(retried);
         const [claimed] = await claim(store, T0 + 500, { queues: [state] });
@@ -22,7 +35,10 @@ export function operatorTests(ctx: ConformanceContext): void {
       const { store, insert } = await ctx.setup();
       const exhausted = await insert({ state: "running", maxAttempts: 1 });
       await finishOne(store, exhausted, { type: "discard", error: attemptError(1, T0) }, T0);
-      expect(await store.jobRetry({ id: exhausted.id, now: T0 })).toMatchObject({ attempt: 1, maxAttempts: 2 });
+      expect(await store.jobRetry({ id: exhausted.id, now: T0 })).toMatchObject({
+        attempt: 1,
+        maxAttempts: 2,
+      });
       const spare = await insert({ state: "discarded", queue: "spare", maxAttempts: 3 });
       expect(await store.jobRetry({ id: spare.id, now: T0 })).toMatchObject({ attempt: 1, maxAttempts: 3 });
     });
@@ -46,7 +62,9 @@ export function operatorTests(ctx: ConformanceContext): void {
         expect(await mustGet(store, job.id)).toEqual(cancelled);
       }
       expect(await store.jobStage({ now: T0 + 10_000_000 })).toBe(0);
-      expect(await claim(store, T0 + 10_000_000, { queues: ["scheduled", "available", "retryable"] })).toEqual([]);
+      expect(
+        await claim(store, T0 + 10_000_000, { queues: ["scheduled", "available", "retryable"] }),
+      ).toEqual([]);
     });
 
     it("cancel of a running job only sets cancelRequested; the worker then finishes it", async () => {
@@ -73,7 +91,14 @@ export function operatorTests(ctx: ConformanceContext): void {
 
     it("delete removes a job that is not running; false when it does not exist", async () => {
       const { store, insert } = await ctx.setup();
-      for (const state of ["scheduled", "available", "retryable", "completed", "cancelled", "discarded"] as const) {
+      for (const state of [
+        "scheduled",
+        "available",
+        "retryable",
+        "completed",
+        "cancelled",
+        "discarded",
+      ] as const) {
         const job = await insert({ state, queue: state });
         expect(await store.jobDelete({ id: job.id })).toBe(true);
         expect(await store.jobGet({ id: job.id })).toBeNull();

@@ -85,7 +85,12 @@ export function readTests(ctx: ConformanceContext): void {
       for (const state of JOB_STATES) await insert({ state, queue: `q-${state}` });
       await insert({ queue: "q-available" });
       await insert({ queue: "q-running", state: "scheduled", runAt: T0 + 10 });
-      expect(await store.jobCount({})).toEqual({ ...zero, ...Object.fromEntries(JOB_STATES.map((s) => [s, 1])), available: 2, scheduled: 2 });
+      expect(await store.jobCount({})).toEqual({
+        ...zero,
+        ...Object.fromEntries(JOB_STATES.map((s) => [s, 1])),
+        available: 2,
+        scheduled: 2,
+      });
       expect(await store.jobCount({ queue: "q-available" })).toEqual({ ...zero, available: 2 });
       expect(await store.jobCount({ queue: "q-running" })).toEqual({ ...zero, running: 1, scheduled: 1 });
     });

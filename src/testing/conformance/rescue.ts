@@ -44,7 +44,9 @@ export function rescueTests(ctx: ConformanceContext): void {
       await store.jobRescue({ now: T0 + 2_000, limit: 10 });
       const lease = { id: job.id, token: job.leaseToken! };
       expect(await finishOne(store, job, { type: "complete", result: null }, T0 + 2_001)).toBe(false);
-      expect((await store.jobLeaseRenew({ leases: [lease], leaseMs: 1_000, now: T0 + 2_001 })).lost).toEqual([job.id]);
+      expect((await store.jobLeaseRenew({ leases: [lease], leaseMs: 1_000, now: T0 + 2_001 })).lost).toEqual([
+        job.id,
+      ]);
       expect(await store.jobReport({ ...lease, progress: 5 })).toBe(false);
       expect((await mustGet(store, job.id)).state).toBe("available");
     });
@@ -52,7 +54,11 @@ export function rescueTests(ctx: ConformanceContext): void {
     it("does not rescue a job whose lease was renewed", async () => {
       const { store, insert } = await ctx.setup();
       const job = await insert({ state: "running", leaseMs: 1_000 });
-      await store.jobLeaseRenew({ leases: [{ id: job.id, token: job.leaseToken! }], leaseMs: 1_000, now: T0 + 900 });
+      await store.jobLeaseRenew({
+        leases: [{ id: job.id, token: job.leaseToken! }],
+        leaseMs: 1_000,
+        now: T0 + 900,
+      });
       expect((await store.jobRescue({ now: T0 + 1_500, limit: 10 })).rescued).toEqual([]);
       expect((await store.jobRescue({ now: T0 + 1_901, limit: 10 })).rescued).toEqual([job.id]);
     });
@@ -71,7 +77,13 @@ export function rescueTests(ctx: ConformanceContext): void {
         }
       }
       const discarded = await mustGet(store, job.id);
-      expect(discarded).toMatchObject({ state: "discarded", stalls: 3, attempt: 1, finishedAt: now, ...NO_LEASE });
+      expect(discarded).toMatchObject({
+        state: "discarded",
+        stalls: 3,
+        attempt: 0,
+        finishedAt: now,
+        ...NO_LEASE,
+      });
       expect(discarded.errors.map((e) => [e.kind, e.attempt])).toEqual([
         ["stall", 1],
         ["stall", 1],
@@ -87,7 +99,11 @@ export function rescueTests(ctx: ConformanceContext): void {
         discarded: [job.id],
         rescued: [],
       });
-      expect(await mustGet(store, job.id)).toMatchObject({ state: "discarded", stalls: 1, finishedAt: T0 + 2_000 });
+      expect(await mustGet(store, job.id)).toMatchObject({
+        state: "discarded",
+        stalls: 1,
+        finishedAt: T0 + 2_000,
+      });
     });
 
     it("cancels an expired job that had a cancel request, without counting a stall", async () => {
@@ -100,7 +116,13 @@ export function rescueTests(ctx: ConformanceContext): void {
         rescued: [],
       });
       const cancelled = await mustGet(store, job.id);
-      expect(cancelled).toMatchObject({ state: "cancelled", stalls: 0, finishedAt: T0 + 2_000, ...NO_LEASE });
+      expect(cancelled).toMatchObject({
+        state: "cancelled",
+        stalls: 0,
+        attempt: 1,
+        finishedAt: T0 + 2_000,
+        ...NO_LEASE,
+      });
       expect(cancelled.errors.map((e) => [e.kind, e.attempt, e.at])).toEqual([["cancel", 1, T0 + 2_000]]);
     });
 
@@ -121,13 +143,25 @@ export function rescueTests(ctx: ConformanceContext): void {
       expect([...first.discarded, ...second.discarded]).toEqual([b.id]);
       expect([...first.cancelled, ...second.cancelled]).toEqual([c.id]);
       expect(third).toEqual({ cancelled: [], discarded: [], rescued: [] });
-      expect(await store.jobCount({})).toMatchObject({ running: 1, available: 1, discarded: 1, cancelled: 1 });
+      expect(await store.jobCount({})).toMatchObject({
+        running: 1,
+        available: 1,
+        discarded: 1,
+        cancelled: 1,
+      });
     });
 
     it("leaves jobs that are not running alone", async () => {
       const { store, insert } = await ctx.setup();
       const jobs = [];
-      for (const state of ["scheduled", "available", "retryable", "completed", "cancelled", "discarded"] as const) {
+      for (const state of [
+        "scheduled",
+        "available",
+        "retryable",
+        "completed",
+        "cancelled",
+        "discarded",
+      ] as const) {
         jobs.push(await insert({ state, queue: state }));
       }
       expect(await store.jobRescue({ now: T0 + 10_000_000, limit: 100 })).toEqual({

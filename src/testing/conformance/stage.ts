@@ -14,7 +14,11 @@ export function stageTests(ctx: ConformanceContext): void {
       expect(await store.jobStage({ now: T0 + 49 })).toBe(0);
       expect(await store.jobStage({ now: T0 + 100 })).toBe(2);
       expect(await mustGet(store, scheduled.id)).toMatchObject({ state: "available", runAt: T0 + 100 });
-      expect(await mustGet(store, retryable.id)).toMatchObject({ state: "available", runAt: T0 + 50, attempt: 1 });
+      expect(await mustGet(store, retryable.id)).toMatchObject({
+        state: "available",
+        runAt: T0 + 50,
+        attempt: 1,
+      });
       expect((await mustGet(store, later.id)).state).toBe("scheduled");
       expect((await mustGet(store, laterRetry.id)).state).toBe("retryable");
       expect(await store.jobStage({ now: T0 + 100 })).toBe(0);

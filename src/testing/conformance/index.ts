@@ -1,0 +1,82 @@
+/**
+ * The Store conformance suite. Every store runs it through {@link describeStore}; any change to the
+ * semantics in `src/store/store.ts` extends it. Each area lives in its own file and exports one function
+ * taking the shared {@link ConformanceContext}.
+ */
+import { afterEach, describe } from "vitest";
+import type { Store, StoreCapabilities } from "../../store/store.js";
+import { claimTests } from "./claim.js";
+import { bundleOf, type ConformanceContext } from "./context.js";
+import { finishTests } from "./finish.js";
+import { insertTests } from "./insert.js";
+import { jobTypeTests } from "./job-types.js";
+import { leaseTests } from "./lease.js";
+import { lifecycleTests } from "./lifecycle.js";
+import { operatorTests } from "./operator.js";
+import { queueTests } from "./queue.js";
+import { readTests } from "./read.js";
+import { rescueTests } from "./rescue.js";
+import { stageTests } from "./stage.js";
+import { watchTests } from "./watch.js";
+
+/** Options of {@link describeStore}. */
+export interface DescribeStoreOptions {
+  /** Shown in the describe block: "Store conformance: <name>". */
+  name: string;
+  /**
+   * Opens a fresh, empty store; called once per test. The suite closes the store after the test, then calls
+   * `cleanup` (remove temporary files, drop a key prefix...).
+   */
+  makeStore: () => Promise<{ store: Store; cleanup?: () => Promise<void> }>;
+  /** Capabilities the store must declare; checked against `store.capabilities`. */
+  capabilities?: Partial<StoreCapabilities>;
+}
+
+/**
+ * Declares the Store conformance suite with vitest's `describe`/`it` (vitest must be installed: it is an
+ * optional peer dependency). Call it at the top level of a test file:
+ *
+ * ```ts
+ * describeStore({ name: "memory", makeStore: async () => ({ store: new MemoryStore() }) });
+ * ```
+ *
+ * Tests drive time through the `now` parameters only (never sleeping), except `watch`, which waits for hints
+ * with a short timeout.
+ */
+export function describeStore(options: DescribeStoreOptions): void {
+  describe(`Store conformance: ${options.name}`, () => {
+    const opened: Array<{ store: Store; cleanup?: () => Promise<void> }> = [];
+
+    afterEach(async () => {
+      const toClose = opened.splice(0);
+      for (const { store, cleanup } of toClose) {
+        await store.close();
+        await cleanup?.();
+      }
+    });
+
+    const ctx: ConformanceContext = {
+      capabilities: options.capabilities ?? {},
+      async setup() {
+        const made = await options.makeStore();
+        opened.push(made);
+        return bundleOf(made.store);
+      },
+    };
+
+    claimTests(ctx);
+    finishTests(ctx);
+    insertTests(ctx);
+    jobTypeTests(ctx);
+    leaseTests(ctx);
+    lifecycleTests(ctx);
+    operatorTests(ctx);
+    queueTests(ctx);
+    readTests(ctx);
+    rescueTests(ctx);
+    stageTests(ctx);
+    watchTests(ctx);
+  });
+}
+
+export type { ConformanceContext, StoreBundle } from "./context.js";
