@@ -40,7 +40,8 @@ export function formatDuration(ms: number): string {
   if (a < 60_000) return `${sign}${(a / 1_000).toFixed(a < 10_000 ? 2 : 1)}s`;
   const s = Math.floor(a / 1_000);
   if (a < 3_600_000) return `${sign}${Math.floor(s / 60)}m ${String(s % 60).padStart(2, "0")}s`;
-  if (a < 86_400_000) return `${sign}${Math.floor(s / 3_600)}h ${String(Math.floor(s / 60) % 60).padStart(2, "0")}m`;
+  if (a < 86_400_000)
+    return `${sign}${Math.floor(s / 3_600)}h ${String(Math.floor(s / 60) % 60).padStart(2, "0")}m`;
   return `${sign}${Math.floor(s / 86_400)}d ${Math.floor(s / 3_600) % 24}h`;
 }
 

@@ -13,8 +13,10 @@ const ID_RE = /^[1-9][0-9]{0,18}$/;
 /** Adds `--store <url>` to a command. */
 export function storeOption(cmd: Command): Command {
   return cmd.addOption(
-    new Option("--store <url>", 'store URL: "sqlite:<path>" or "memory" (default: $CONVEYOR_STORE, else sqlite:./conveyor.db)')
-      .argParser(parseStoreUrl),
+    new Option(
+      "--store <url>",
+      'store URL: "sqlite:<path>" or "memory" (default: $CONVEYOR_STORE, else sqlite:./conveyor.db)',
+    ).argParser(parseStoreUrl),
   );
 }
 
@@ -64,7 +66,7 @@ export function parseStoreUrl(value: string): string {
   if (value === "memory" || value === "memory:") return value;
   const path = sqlitePathOf(value);
   if (path !== null && path.length > 0) return value;
-  throw new InvalidArgumentError(`use "sqlite:<path>" (e.g. sqlite:./conveyor.db) or "memory".`);
+  throw new InvalidArgumentError(`Use "sqlite:<path>" (e.g. sqlite:./conveyor.db) or "memory".`);
 }
 
 /** A commander parser for an integer flag between `min` and `max`. */
@@ -72,7 +74,7 @@ export function intParser(min: number, max: number): (value: string) => number {
   return (value: string) => {
     const n = /^-?\d+$/.test(value.trim()) ? Number(value) : Number.NaN;
     if (!Number.isSafeInteger(n) || n < min || n > max) {
-      throw new InvalidArgumentError(`expected an integer from ${min} to ${max}.`);
+      throw new InvalidArgumentError(`Expected an integer from ${min} to ${max}.`);
     }
     return n;
   };
@@ -84,7 +86,7 @@ export function parseJson(value: string): unknown {
     return JSON.parse(value);
   } catch (err) {
     throw new InvalidArgumentError(
-      `not valid JSON (${(err as Error).message}); quote it for the shell, e.g. --data '{"to":"a@example.com"}'.`,
+      `Not valid JSON (${(err as Error).message}); quote it for the shell, e.g. --data '{"to":"a@example.com"}'.`,
     );
   }
 }
@@ -93,7 +95,7 @@ export function parseJson(value: string): unknown {
 export function parseName(value: string): string {
   if (!NAME_RE.test(value)) {
     throw new InvalidArgumentError(
-      'use 1-128 letters, digits, "_", ".", ":" or "-", starting with a letter or digit.',
+      'Use 1-128 letters, digits, "_", ".", ":" or "-", starting with a letter or digit.',
     );
   }
   return value;
@@ -105,7 +107,7 @@ export function parseQueueList(value: string): string[] {
     .split(",")
     .map((s) => s.trim())
     .filter((s) => s.length > 0);
-  if (names.length === 0) throw new InvalidArgumentError("give one or more queue names separated by commas.");
+  if (names.length === 0) throw new InvalidArgumentError("Give one or more queue names separated by commas.");
   for (const n of names) {
     if (!NAME_RE.test(n)) throw new InvalidArgumentError(`"${n}" is not a valid queue name.`);
   }
@@ -114,13 +116,14 @@ export function parseQueueList(value: string): string[] {
 
 /** commander parser for job ids and cursors. */
 export function parseId(value: string): string {
-  if (!ID_RE.test(value)) throw new InvalidArgumentError("job ids are positive integers, e.g. 42.");
+  if (!ID_RE.test(value)) throw new InvalidArgumentError("Job ids are positive integers, e.g. 42.");
   return value;
 }
 
 /** Checks a job id given as a positional argument. */
 export function checkId(value: string): string {
-  if (!ID_RE.test(value)) throw new UsageError(`<id>: "${value}" is not a job id; job ids are positive integers, e.g. 42`);
+  if (!ID_RE.test(value))
+    throw new UsageError(`<id>: "${value}" is not a job id; job ids are positive integers, e.g. 42`);
   return value;
 }
 

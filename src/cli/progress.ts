@@ -53,7 +53,7 @@ class BarProgress implements ProgressView {
   readonly #labelWidth: number;
 
   constructor(stream: CliStream, options: ProgressOptions) {
-    this.#labelWidth = Math.max(12, options.label.length);
+    this.#labelWidth = Math.max(24, options.label.length);
     this.#multi = new cliProgress.MultiBar(
       {
         // Only a real TTY reaches this class, so the stream is a tty.WriteStream.
@@ -72,7 +72,9 @@ class BarProgress implements ProgressView {
   }
 
   #pad(label: string): string {
-    return label.length > this.#labelWidth ? `${label.slice(0, this.#labelWidth - 1)}…` : label.padEnd(this.#labelWidth);
+    return label.length > this.#labelWidth
+      ? `${label.slice(0, this.#labelWidth - 1)}…`
+      : label.padEnd(this.#labelWidth);
   }
 
   update(value: number, detail = ""): void {

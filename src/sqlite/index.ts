@@ -4,4 +4,9 @@
  */
 export type { Migration, MigrationStatus } from "./migrations.js";
 export { LATEST_VERSION, MIGRATIONS } from "./migrations.js";
-export { openSqliteStore, type SqliteDurability, SqliteStore, type SqliteStoreOptions } from "./sqlite-store.js";
+export {
+  openSqliteStore,
+  type SqliteDurability,
+  SqliteStore,
+  type SqliteStoreOptions,
+} from "./sqlite-store.js";

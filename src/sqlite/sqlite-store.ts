@@ -64,42 +64,40 @@ export interface SqliteStoreOptions {
   busyTimeoutMs?: number;
 }
 
-type Durability = SqliteDurability;
+/**
+ * A jobs row as an array in {@link JOB_COLUMNS} order. Job statements run in better-sqlite3's raw mode:
+ * building a 25-key object per row costs more than the SQL itself on the claim path.
+ */
+type JobRow = [
+  id: number,
+  name: string,
+  queue: string,
+  state: JobState,
+  data: string | null,
+  priority: number,
+  lifo: number,
+  lifoKey: number,
+  attempt: number,
+  maxAttempts: number,
+  stalls: number,
+  maxStalls: number,
+  runAt: number,
+  createdAt: number,
+  attemptedAt: number | null,
+  finishedAt: number | null,
+  leaseOwner: string | null,
+  leaseToken: string | null,
+  leaseExpiresAt: number | null,
+  cancelRequested: number,
+  timeoutMs: number | null,
+  errors: string,
+  result: string | null,
+  progress: string | null,
+  meta: string,
+];
 
-interface JobRow {
-  id: number;
-  name: string;
-  queue: string;
-  state: JobState;
-  data: string | null;
-  priority: number;
-  lifo: number;
-  lifo_key: number;
-  attempt: number;
-  max_attempts: number;
-  stalls: number;
-  max_stalls: number;
-  run_at: number;
-  created_at: number;
-  attempted_at: number | null;
-  finished_at: number | null;
-  lease_owner: string | null;
-  lease_token: string | null;
-  lease_expires_at: number | null;
-  cancel_requested: number;
-  timeout_ms: number | null;
-  errors: string;
-  result: string | null;
-  progress: string | null;
-  meta: string;
-}
-
-interface Candidate {
-  id: number;
-  priority: number;
-  lifo_key: number;
-  run_at: number;
-}
+/** Claim-order fields: id, priority, lifo_key, run_at (raw mode). */
+type Candidate = [id: number, priority: number, lifoKey: number, runAt: number];
 
 interface LogRow {
   job_id: number;
@@ -150,7 +148,6 @@ const END_LEASE =
   "progress = CASE WHEN @setProgress THEN @progress ELSE progress END";
 const HELD = "WHERE id = @id AND lease_token = @token AND state = 'running'";
 const APPEND_ERROR = "errors = json_insert(errors, '$[#]', json(@error))";
-const WAITING_STATES = "('scheduled', 'available', 'retryable')";
 const DUE_STATES = "state IN ('scheduled', 'retryable')";
 const FINAL_SQL = "state IN ('completed', 'cancelled', 'discarded')";
 
@@ -168,22 +165,25 @@ function prepareStatements(db: Database.Database) {
     claimCandidates: p(
       "SELECT id, priority, lifo_key, run_at FROM jobs WHERE state = 'available' AND queue = @queue " +
         "AND name IN (SELECT value FROM json_each(@names)) ORDER BY priority, lifo_key DESC, run_at, id LIMIT @limit",
-    ),
+    ).raw(),
     claimUpdate: p(
       "UPDATE jobs SET state = 'running', attempt = attempt + 1, attempted_at = @now, lease_owner = @owner, " +
         "lease_token = @token || '.' || id, lease_expires_at = @expires " +
         `WHERE id IN (SELECT value FROM json_each(@ids)) AND state = 'available' RETURNING ${JOB_COLUMNS}`,
-    ),
+    ).raw(),
     complete: p(
       `UPDATE jobs SET state = 'completed', result = @result, finished_at = @now, ${END_LEASE} ${HELD}`,
     ),
-    retry: p(`UPDATE jobs SET state = 'retryable', run_at = @runAt, ${APPEND_ERROR}, ${END_LEASE} ${HELD}`),
+    retry: p(
+      `UPDATE jobs SET state = 'retryable', run_at = @runAt, ${APPEND_ERROR}, ${END_LEASE} ${HELD} RETURNING queue`,
+    ).pluck(),
     discard: p(
       `UPDATE jobs SET state = 'discarded', finished_at = @now, ${APPEND_ERROR}, ${END_LEASE} ${HELD}`,
     ),
     snooze: p(
-      `UPDATE jobs SET state = 'scheduled', run_at = @runAt, attempt = attempt - 1, ${END_LEASE} ${HELD}`,
-    ),
+      `UPDATE jobs SET state = 'scheduled', run_at = @runAt, attempt = attempt - 1, ${END_LEASE} ${HELD} ` +
+        "RETURNING queue",
+    ).pluck(),
     cancel: p(
       `UPDATE jobs SET state = 'cancelled', finished_at = @now, ${APPEND_ERROR}, ${END_LEASE} ${HELD}`,
     ),
@@ -209,7 +209,8 @@ function prepareStatements(db: Database.Database) {
         `${APPEND_ERROR} ${HELD}`,
     ),
     rescueDiscard: p(
-      "UPDATE jobs SET state = 'discarded', finished_at = @now, stalls = stalls + 1, lease_owner = NULL, " +
+      "UPDATE jobs SET state = 'discarded', finished_at = @now, attempt = attempt - 1, stalls = stalls + 1, " +
+        "lease_owner = NULL, " +
         `lease_token = NULL, lease_expires_at = NULL, cancel_requested = 0, ${APPEND_ERROR} ${HELD}`,
     ),
     rescueAvailable: p(
@@ -218,7 +219,7 @@ function prepareStatements(db: Database.Database) {
         `${APPEND_ERROR} ${HELD}`,
     ),
     nextRunAt: p(`SELECT run_at FROM jobs WHERE ${DUE_STATES} AND queue = ? ORDER BY run_at LIMIT 1`).pluck(),
-    get: p(`SELECT ${JOB_COLUMNS} FROM jobs WHERE id = ?`),
+    get: p(`SELECT ${JOB_COLUMNS} FROM jobs WHERE id = ?`).raw(),
     stateOf: p("SELECT state, queue FROM jobs WHERE id = ?"),
     logsOf: p("SELECT job_id, at, attempt, level, message FROM job_logs WHERE job_id = ? ORDER BY id"),
     logsOfMany: p(
@@ -267,33 +268,35 @@ function rowId(id: string): number | null {
 }
 
 function toRecord(row: JobRow, logs: JobLogEntry[]): JobRecord {
+  const errors = row[21];
+  const meta = row[24];
   return {
-    id: String(row.id),
-    name: row.name,
-    queue: row.queue,
-    state: row.state,
-    data: fromJsonColumn(row.data),
-    priority: row.priority,
-    lifo: row.lifo !== 0,
-    attempt: row.attempt,
-    maxAttempts: row.max_attempts,
-    stalls: row.stalls,
-    maxStalls: row.max_stalls,
-    runAt: row.run_at,
-    createdAt: row.created_at,
-    attemptedAt: row.attempted_at,
-    finishedAt: row.finished_at,
-    leaseOwner: row.lease_owner,
-    leaseToken: row.lease_token,
-    leaseExpiresAt: row.lease_expires_at,
-    cancelRequested: row.cancel_requested !== 0,
-    timeoutMs: row.timeout_ms,
+    id: String(row[0]),
+    name: row[1],
+    queue: row[2],
+    state: row[3],
+    data: fromJsonColumn(row[4]),
+    priority: row[5],
+    lifo: row[6] !== 0,
+    attempt: row[8],
+    maxAttempts: row[9],
+    stalls: row[10],
+    maxStalls: row[11],
+    runAt: row[12],
+    createdAt: row[13],
+    attemptedAt: row[14],
+    finishedAt: row[15],
+    leaseOwner: row[16],
+    leaseToken: row[17],
+    leaseExpiresAt: row[18],
+    cancelRequested: row[19] !== 0,
+    timeoutMs: row[20],
     // Fast paths for the common empty values: no JSON.parse on the claim hot path.
-    errors: row.errors === "[]" ? [] : (JSON.parse(row.errors) as AttemptError[]),
-    result: fromJsonColumn(row.result),
-    progress: fromJsonColumn(row.progress),
+    errors: errors === "[]" ? [] : (JSON.parse(errors) as AttemptError[]),
+    result: fromJsonColumn(row[22]),
+    progress: fromJsonColumn(row[23]),
     logs,
-    meta: row.meta === "{}" ? {} : (JSON.parse(row.meta) as Record<string, unknown>),
+    meta: meta === "{}" ? {} : (JSON.parse(meta) as Record<string, unknown>),
   };
 }
 
@@ -303,7 +306,12 @@ function toLog(row: LogRow): JobLogEntry {
 
 /** Claim order: lower priority first; LIFO (higher lifo_key) first within a priority; then run_at, then id. */
 function compareClaimOrder(a: Candidate, b: Candidate): number {
-  return a.priority - b.priority || b.lifo_key - a.lifo_key || a.run_at - b.run_at || a.id - b.id;
+  return a[1] - b[1] || b[2] - a[2] || a[3] - b[3] || a[0] - b[0];
+}
+
+/** {@link compareClaimOrder} on full rows. */
+function compareRowClaimOrder(a: JobRow, b: JobRow): number {
+  return a[5] - b[5] || b[7] - a[7] || a[12] - b[12] || a[0] - b[0];
 }
 
 function emptyCounts(): JobCounts {
@@ -403,6 +411,27 @@ export class SqliteStore implements Store {
     return this.#run(() => ({ current: this.#s.migrationVersion.get() as number, latest: LATEST_VERSION }));
   }
 
+  /**
+   * The connection's effective settings, read back from SQLite (for diagnostics and tests): journal mode,
+   * `synchronous` (2 = FULL, 1 = NORMAL), busy timeout and foreign keys.
+   */
+  connectionSettings(): {
+    journalMode: string;
+    synchronous: number;
+    busyTimeoutMs: number;
+    foreignKeys: boolean;
+  } {
+    return this.#run(() => {
+      const db = this.#db!;
+      return {
+        journalMode: String(db.pragma("journal_mode", { simple: true })),
+        synchronous: Number(db.pragma("synchronous", { simple: true })),
+        busyTimeoutMs: Number(db.pragma("busy_timeout", { simple: true })),
+        foreignKeys: Number(db.pragma("foreign_keys", { simple: true })) === 1,
+      };
+    });
+  }
+
   async jobInsert(params: JobInsertParams): Promise<JobInsertResult> {
     const [result] = await this.jobInsertMany({ jobs: [params] });
     return result!;
@@ -496,14 +525,14 @@ export class SqliteStore implements Store {
     if (candidates.length === 0) return [];
     if (fromQueues > 1) candidates = candidates.sort(compareClaimOrder).slice(0, limit);
     const rows = s.claimUpdate.all({
-      ids: JSON.stringify(candidates.map((c) => c.id)),
+      ids: JSON.stringify(candidates.map((c) => c[0])),
       now,
       owner: params.owner,
       token: randomUUID(),
       expires: now + params.leaseMs,
     }) as JobRow[];
     // RETURNING order is unspecified: restore claim order.
-    rows.sort(compareClaimOrder);
+    rows.sort(compareRowClaimOrder);
     return rows.map((row) => toRecord(row, []));
   }
 
@@ -531,7 +560,13 @@ export class SqliteStore implements Store {
         logs: u.logs,
       };
     });
-    const released = new Set<string>();
+    // Queues where a job became available or got a new run time: watchers look again.
+    const hintQueues = new Set<string>();
+    const hinted = (queue: string | undefined): boolean => {
+      if (queue === undefined) return false;
+      hintQueues.add(queue);
+      return true;
+    };
     const now = params.now;
     const s = this.#s;
     const result = this.#write((): JobFinishManyResult => {
@@ -550,23 +585,20 @@ export class SqliteStore implements Store {
             held = s.complete.run({ ...args, result: u.result }).changes === 1;
             break;
           case "retry":
-            held = s.retry.run({ ...args, runAt: u.runAt, error: u.error }).changes === 1;
+            held = hinted(s.retry.get({ ...args, runAt: u.runAt, error: u.error }) as string | undefined);
             break;
           case "discard":
             held = s.discard.run({ ...args, error: u.error }).changes === 1;
             break;
           case "snooze":
-            held = s.snooze.run({ ...args, runAt: u.runAt }).changes === 1;
+            held = hinted(s.snooze.get({ ...args, runAt: u.runAt }) as string | undefined);
             break;
           case "cancel":
             held = s.cancel.run({ ...args, error: u.error }).changes === 1;
             break;
-          case "release": {
-            const queue = s.release.get(args) as string | undefined;
-            held = queue !== undefined;
-            if (held) released.add(queue!);
+          case "release":
+            held = hinted(s.release.get(args) as string | undefined);
             break;
-          }
         }
         if (held && u.logs) this.#appendLogs(u.id, u.logs);
         return held;
@@ -574,7 +606,7 @@ export class SqliteStore implements Store {
       const claimed = params.claim ? this.#claimIn(params.claim, now) : [];
       return { applied, claimed };
     });
-    if (released.size > 0) this.#hint(released);
+    if (hintQueues.size > 0) this.#hint(hintQueues);
     return result;
   }
 
@@ -594,7 +626,9 @@ export class SqliteStore implements Store {
       for (const lease of params.leases) {
         const id = rowId(lease.id);
         const flag =
-          id === null ? undefined : (this.#s.renew.get({ id, token: lease.token, expires }) as number | undefined);
+          id === null
+            ? undefined
+            : (this.#s.renew.get({ id, token: lease.token, expires }) as number | undefined);
         if (flag === undefined) lost.push(lease.id);
         else if (flag !== 0) cancelRequested.push(lease.id);
       }
@@ -606,7 +640,9 @@ export class SqliteStore implements Store {
     if (this.#db === null) throw new ClosedError("sqlite store");
     const id = rowId(params.id);
     const progress =
-      params.progress === undefined ? undefined : toJsonColumn(params.progress, `progress of job ${params.id}`);
+      params.progress === undefined
+        ? undefined
+        : toJsonColumn(params.progress, `progress of job ${params.id}`);
     const logs = params.logs ?? [];
     if (id === null) return false;
     const s = this.#s;
@@ -624,9 +660,10 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * One IMMEDIATE transaction over at most `limit` expired leases (oldest expiry first). A stall error
-   * (`name: "StallError"`) is appended to rescued and discarded jobs; a cancel-requested job is cancelled with a
-   * "cancel" error and no stall counted.
+   * One IMMEDIATE transaction over at most `limit` expired leases (oldest expiry first). A stalled job gets its
+   * attempt given back and a stall error (`name: "StallError"`, numbered with the attempt that stalled), whether
+   * it is then made available or discarded; a cancel-requested job is cancelled with a "cancel" error
+   * (`name: "JobCancelledError"`), its attempt kept and no stall counted.
    */
   async jobRescue(params: JobRescueParams): Promise<JobRescueResult> {
     const result: JobRescueResult = { cancelled: [], discarded: [], rescued: [] };
@@ -717,7 +754,9 @@ export class SqliteStore implements Store {
     if (params.cursor !== undefined) {
       cursor = rowId(params.cursor);
       if (cursor === null) {
-        throw new OptionsError(`jobList: cursor must be a job id from a previous page, got "${params.cursor}"`);
+        throw new OptionsError(
+          `jobList: cursor must be a job id from a previous page, got "${params.cursor}"`,
+        );
       }
     }
     return this.#run(() => {
@@ -744,7 +783,7 @@ export class SqliteStore implements Store {
       if (statement === undefined) {
         statement = this.#db!.prepare(
           `SELECT ${JOB_COLUMNS} FROM jobs ${key ? `WHERE ${key}` : ""} ORDER BY id DESC LIMIT @limit`,
-        );
+        ).raw();
         this.#listStatements.set(key, statement);
       }
       const rows = statement.all(args) as JobRow[];
@@ -752,16 +791,16 @@ export class SqliteStore implements Store {
       if (more) rows.pop();
       const logsById = new Map<number, JobLogEntry[]>();
       if (rows.length > 0) {
-        const logRows = this.#s.logsOfMany.all(JSON.stringify(rows.map((r) => r.id))) as LogRow[];
+        const logRows = this.#s.logsOfMany.all(JSON.stringify(rows.map((r) => r[0]))) as LogRow[];
         for (const log of logRows) {
           const list = logsById.get(log.job_id);
           if (list) list.push(toLog(log));
           else logsById.set(log.job_id, [toLog(log)]);
         }
       }
-      const jobs = rows.map((row) => toRecord(row, logsById.get(row.id) ?? []));
+      const jobs = rows.map((row) => toRecord(row, logsById.get(row[0]) ?? []));
       const last = rows[rows.length - 1];
-      return { jobs, nextCursor: more && last ? String(last.id) : null };
+      return { jobs, nextCursor: more && last ? String(last[0]) : null };
     });
   }
 
@@ -824,12 +863,18 @@ export class SqliteStore implements Store {
     }
     return this.#write(
       () =>
-        this.#s.prune.run({ states: JSON.stringify(states), before: params.finishedBefore, limit: params.limit })
-          .changes,
+        this.#s.prune.run({
+          states: JSON.stringify(states),
+          before: params.finishedBefore,
+          limit: params.limit,
+        }).changes,
     );
   }
 
-  async jobTypeRegister(params: { types: Array<{ name: string; queue: string }>; now: number }): Promise<void> {
+  async jobTypeRegister(params: {
+    types: Array<{ name: string; queue: string }>;
+    now: number;
+  }): Promise<void> {
     if (params.types.length === 0) {
       this.#run(() => undefined);
       return;
@@ -883,7 +928,8 @@ export class SqliteStore implements Store {
 
   /**
    * Hints, never data: `listener` is called (with no arguments, after the triggering call returned) on an
-   * insert, retry, resume, release or rescue in one of `queues` through this instance, and on any commit of
+   * insert, operator retry, resume, rescue to available, or a release, retry or snooze outcome in one of
+   * `queues` through this instance, and on any commit of
    * another connection or process to this database (any queue; coalesced, at most about one call per
    * millisecond). It may be called spuriously and hints may be missed if the file cannot be watched: keep a
    * slow poll. Listener exceptions are ignored.
@@ -981,7 +1027,9 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Sqli
   }
   const { path, durability = "full", busyTimeoutMs = 5000 } = options;
   if (typeof path !== "string" || path.trim() === "") {
-    throw new OptionsError(`openSqliteStore: path must be a non-empty file path, got ${JSON.stringify(path)}`);
+    throw new OptionsError(
+      `openSqliteStore: path must be a non-empty file path, got ${JSON.stringify(path)}`,
+    );
   }
   if (path === ":memory:" || path.startsWith("file:")) {
     throw new OptionsError(
@@ -1006,11 +1054,15 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Sqli
     db.pragma(`busy_timeout = ${busyTimeoutMs}`);
     const mode = db.pragma("journal_mode = WAL", { simple: true });
     if (String(mode).toLowerCase() !== "wal") {
-      throw new StoreUnavailableError(`sqlite database ${file} could not switch to WAL mode (got ${mode})`, false);
+      throw new StoreUnavailableError(
+        `sqlite database ${file} could not switch to WAL mode (got ${mode})`,
+        false,
+      );
     }
     db.pragma(`synchronous = ${durability === "full" ? "FULL" : "NORMAL"}`);
     db.pragma("foreign_keys = ON");
     db.pragma("temp_store = MEMORY");
+    db.pragma("cache_size = -65536");
     migrate(db, file);
     return new SqliteStore(db, file, durability as SqliteDurability);
   } catch (error) {
@@ -1026,7 +1078,10 @@ function migrate(db: Database.Database, file: string): void {
       "CREATE TABLE IF NOT EXISTS conveyor_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, " +
         "applied_at INTEGER NOT NULL)",
     );
-    const current = db.prepare("SELECT COALESCE(MAX(version), 0) FROM conveyor_migrations").pluck().get() as number;
+    const current = db
+      .prepare("SELECT COALESCE(MAX(version), 0) FROM conveyor_migrations")
+      .pluck()
+      .get() as number;
     if (current > LATEST_VERSION) {
       throw new StoreUnavailableError(
         `sqlite database ${file} has schema version ${current}, newer than this version of Conveyor knows ` +

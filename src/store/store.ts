@@ -11,7 +11,10 @@
  *   tests drive time with a fake clock.
  * - Job ids are decimal integer strings, unique per store and increasing in insert order.
  * - Every transition of a running job is conditional on its lease (`id` + `token`): a worker whose lease was
- *   rescued cannot complete, fail or otherwise touch the job any more.
+ *   rescued cannot complete, fail or otherwise touch the job any more. A lease stays held after it expires
+ *   until a rescue takes it (so a late completion still lands if nobody rescued the job first). Lease-conditional
+ *   operations on unknown ids do not throw: they report the lease as not held.
+ * - Run times: staging keeps `runAt`; release, rescue and operator retry set it to `now`.
  * - Expected failures are typed errors from `../errors.ts` (`JobNotFoundError`, `InvalidStateTransitionError`).
  */
 import type { JobState } from "../job/states.js";

@@ -10,3 +10,4 @@ export {
   jobInsertParams,
 } from "./conformance/fixtures.js";
 export { type DescribeStoreOptions, describeStore } from "./conformance/index.js";
+export { FakeClock } from "./fake-clock.js";

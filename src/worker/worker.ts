@@ -21,9 +21,10 @@ export interface WorkerOptions {
   /** Default grace period for `stop()`. Default 10,000 ms. */
   graceMs?: number;
   /**
-   * The worker owns the process: on SIGTERM or SIGINT it stops gracefully (a second signal skips the rest of
-   * the grace period), closes the app's store, and exits with code 0 (1 if stopping failed). Default false:
-   * an app that embeds a worker calls `worker.stop()` from its own shutdown.
+   * On SIGTERM or SIGINT the worker stops gracefully (a second signal skips the rest of the grace period) and
+   * closes the app; then, unless another listener for that signal exists (the app's own shutdown), it exits
+   * the process with code 0 (1 if stopping failed). Default false: an app that embeds a worker calls
+   * `worker.stop()` from its own shutdown.
    */
   handleSignals?: boolean;
   /** Lease renewal period. Default leaseMs / 4. */
@@ -107,7 +108,11 @@ export class Worker {
   #unwatch: Unwatch | null = null;
   #stopPromise: Promise<void> | null = null;
   #idleWaiters: Array<() => void> = [];
-  #signalHandler: (() => void) | null = null;
+  #signalHandler: ((signal: NodeJS.Signals) => void) | null = null;
+  /** Jobs handed back to available by this worker (shutdown releases), for `worker:stopped`. */
+  #released = 0;
+  /** Keeps the process alive while the worker runs (every other timer is unref'd). */
+  #keepAlive: ReturnType<typeof setInterval> | undefined;
   /** Set by the app: closes the store after a signal-driven stop. */
   #onSignalStop: (() => Promise<void>) | null = null;
 
@@ -176,6 +181,7 @@ export class Worker {
       reportIntervalMs: 100,
     };
     this.#state = "running";
+    this.#keepAlive = setInterval(() => {}, 2 ** 30);
     this.#unwatch = store.watch([...this.queues], () => this.#wake());
     this.#armHeartbeat();
     this.#armRescue();
@@ -211,7 +217,6 @@ export class Worker {
     this.#state = "stopping";
     this.#unwatch?.();
     this.#cancelIdle?.();
-    let released = this.#buffer.length;
     for (const job of this.#buffer.splice(0)) this.#pending.push(releaseOf(job));
     this.#schedulePump();
     if (this.#running.size > 0) {
@@ -221,10 +226,7 @@ export class Worker {
       });
       await Promise.race([Promise.allSettled([...this.#running.values()].map((a) => a.promise)), graceOver]);
       cancelGrace();
-      for (const attempt of this.#running.values()) {
-        attempt.abort(new ShutdownError());
-        released++;
-      }
+      for (const attempt of this.#running.values()) attempt.abort(new ShutdownError());
       await Promise.allSettled([...this.#running.values()].map((a) => a.promise));
     }
     await this.drained();
@@ -232,7 +234,8 @@ export class Worker {
     this.#cancelRescue?.();
     if (this.#ownsExecutor) await this.#executor.close();
     this.#state = "stopped";
-    events.emit("worker:stopped", { workerId: this.id, released });
+    clearInterval(this.#keepAlive);
+    events.emit("worker:stopped", { workerId: this.id, released: this.#released });
   }
 
   #isIdle(): boolean {
@@ -274,6 +277,7 @@ export class Worker {
       return;
     }
     const batch = this.#pending.splice(0);
+    this.#released += batch.filter((b) => b.update?.outcome.type === "release").length;
     const updates: JobFinishUpdate[] = [];
     const appliedHooks: Array<() => void> = [];
     for (const s of batch) {
@@ -320,6 +324,7 @@ export class Worker {
       }
     } catch (err) {
       // Keep every outcome: they are written on the next try. Claims made in a failed call did not happen.
+      this.#released -= batch.filter((b) => b.update?.outcome.type === "release").length;
       this.#pending.unshift(...batch);
       this.#errorStreak++;
       this.#deps.events.emit("worker:error", { workerId: this.id, error: coerceError(err) });
@@ -430,20 +435,25 @@ export class Worker {
 
   #installSignals(): void {
     let count = 0;
-    this.#signalHandler = () => {
+    this.#signalHandler = (signal: NodeJS.Signals) => {
       count++;
-      if (count === 1) {
-        this.stop().then(
-          () =>
-            (this.#onSignalStop?.() ?? Promise.resolve()).then(
-              () => process.exit(0),
-              () => process.exit(1),
-            ),
-          () => process.exit(1),
-        );
-      }
       // A second signal while stopping means "now": skip the rest of the grace period.
-      if (count > 1) for (const a of this.#running.values()) a.abort(new ShutdownError());
+      if (count > 1) {
+        for (const a of this.#running.values()) a.abort(new ShutdownError());
+        return;
+      }
+      const done = (code: number) => {
+        // Another listener for this signal (the app's, or the CLI's) owns the exit; otherwise we do.
+        if (process.listenerCount(signal) === 0) process.exit(code);
+      };
+      this.stop().then(
+        () =>
+          (this.#onSignalStop?.() ?? Promise.resolve()).then(
+            () => done(0),
+            () => done(1),
+          ),
+        () => done(1),
+      );
     };
     process.on("SIGTERM", this.#signalHandler);
     process.on("SIGINT", this.#signalHandler);

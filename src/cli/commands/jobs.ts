@@ -15,7 +15,16 @@ import {
   writeJson,
 } from "../format.js";
 import { println } from "../io.js";
-import { checkId, intParser, jsonOption, parseId, parseName, stateOption, storeOption, storeUrl } from "../options.js";
+import {
+  checkId,
+  intParser,
+  jsonOption,
+  parseId,
+  parseName,
+  stateOption,
+  storeOption,
+  storeUrl,
+} from "../options.js";
 import type { CommandContext } from "../run.js";
 
 interface StoreFlags {
@@ -51,7 +60,10 @@ export function registerJobs(program: Command, ctx: CommandContext): void {
     .option("--name <name>", "only jobs of this job type", parseName)
     .option("--limit <n>", "jobs per page, 1 to 1000 (default 50)", intParser(1, 1_000))
     .option("--cursor <cursor>", "start after this cursor (printed at the end of the previous page)", parseId)
-    .addHelpText("after", example("conveyor jobs ls --state discarded --limit 20", "conveyor jobs ls --json"));
+    .addHelpText(
+      "after",
+      example("conveyor jobs ls --state discarded --limit 20", "conveyor jobs ls --json"),
+    );
   storeOption(ls);
   jsonOption(ls);
   ls.action(async (flags: LsFlags) => {
@@ -76,7 +88,8 @@ export function registerJobs(program: Command, ctx: CommandContext): void {
           return;
         }
         io.stdout.write(jobTable(page.jobs, Date.now()));
-        if (page.nextCursor !== null) println(io.stdout, `more: add --cursor ${page.nextCursor} for the next page`);
+        if (page.nextCursor !== null)
+          println(io.stdout, `more: add --cursor ${page.nextCursor} for the next page`);
       },
       { mustExist: true },
     );
@@ -120,7 +133,11 @@ export function registerJobs(program: Command, ctx: CommandContext): void {
       async (app) => {
         const job = await app.retryJob(id);
         if (flags.json) writeJson(io.stdout, job);
-        else println(io.stdout, `job ${job.id} (${job.name}) is ${job.state}: attempt ${job.attempt + 1} of ${job.maxAttempts} is next`);
+        else
+          println(
+            io.stdout,
+            `job ${job.id} (${job.name}) is ${job.state}: attempt ${job.attempt + 1} of ${job.maxAttempts} is next`,
+          );
       },
       { mustExist: true },
     );
@@ -139,10 +156,16 @@ export function registerJobs(program: Command, ctx: CommandContext): void {
       storeUrl(flags.store, io),
       io,
       async (app) => {
+        const before = await app.getJob(id);
         const job = await app.cancelJob(id);
         if (flags.json) writeJson(io.stdout, job);
-        else if (job.state === "running") {
-          println(io.stdout, `job ${job.id} (${job.name}) is running: cancel requested; its worker will abort it`);
+        else if (before && before.state === job.state && before.state !== "running") {
+          println(io.stdout, `job ${job.id} (${job.name}) is already ${job.state}; nothing to cancel`);
+        } else if (job.state === "running") {
+          println(
+            io.stdout,
+            `job ${job.id} (${job.name}) is running: cancel requested; its worker will abort it`,
+          );
         } else if (job.state === "cancelled") println(io.stdout, `job ${job.id} (${job.name}) is cancelled`);
         else println(io.stdout, `job ${job.id} (${job.name}) is already ${job.state}; nothing to cancel`);
       },
@@ -207,7 +230,12 @@ function noteOf(j: JobRecord, now: number): string {
     case "retryable":
       return `retry ${formatRelative(j.runAt, now)}; ${err}`;
     case "running": {
-      const p = typeof j.progress === "number" ? `progress ${j.progress}%` : j.progress !== null ? formatInline(j.progress, 30) : "";
+      const p =
+        typeof j.progress === "number"
+          ? `progress ${j.progress}%`
+          : j.progress !== null
+            ? formatInline(j.progress, 30)
+            : "";
       return [p, j.cancelRequested ? "cancel requested" : ""].filter(Boolean).join("; ");
     }
     case "discarded":

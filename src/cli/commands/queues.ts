@@ -3,22 +3,12 @@ import { JOB_STATES } from "../../job/states.js";
 import { withApp } from "../app.js";
 import { type Column, formatTable, writeJson } from "../format.js";
 import { println } from "../io.js";
-import { jsonOption, storeOption, storeUrl } from "../options.js";
+import { jsonOption, parseName, storeOption, storeUrl } from "../options.js";
 import type { CommandContext } from "../run.js";
-import { InvalidArgumentError } from "commander";
 
 interface StoreFlags {
   store?: string;
   json?: boolean;
-}
-
-const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
-
-function queueArg(value: string): string {
-  if (!NAME_RE.test(value)) {
-    throw new InvalidArgumentError('use 1-128 letters, digits, "_", ".", ":" or "-", starting with a letter or digit.');
-  }
-  return value;
 }
 
 /** `conveyor queues ls|pause|resume`. */
@@ -57,7 +47,11 @@ export function registerQueues(program: Command, ctx: CommandContext): void {
         io.stdout.write(
           formatTable(
             columns,
-            list.map((q) => [q.name, q.paused ? "yes" : "no", ...JOB_STATES.map((s) => String(q.counts[s] ?? 0))]),
+            list.map((q) => [
+              q.name,
+              q.paused ? "yes" : "no",
+              ...JOB_STATES.map((s) => String(q.counts[s] ?? 0)),
+            ]),
           ),
         );
       },
@@ -68,7 +62,7 @@ export function registerQueues(program: Command, ctx: CommandContext): void {
   const pause = queues
     .command("pause")
     .description("stop workers from claiming jobs of a queue (running jobs finish; enqueue still works)")
-    .argument("<queue>", "queue name", queueArg)
+    .argument("<queue>", "queue name", parseName)
     .addHelpText("after", "\nExample:\n  $ conveyor queues pause emails");
   storeOption(pause);
   pause.action(async (queue: string, flags: StoreFlags) => {
@@ -77,7 +71,10 @@ export function registerQueues(program: Command, ctx: CommandContext): void {
       io,
       async (app) => {
         await app.pauseQueue(queue);
-        println(io.stdout, `queue ${queue} paused: workers claim nothing from it until "conveyor queues resume ${queue}"`);
+        println(
+          io.stdout,
+          `queue ${queue} paused: workers claim nothing from it until "conveyor queues resume ${queue}"`,
+        );
       },
       { mustExist: true },
     );
@@ -86,7 +83,7 @@ export function registerQueues(program: Command, ctx: CommandContext): void {
   const resume = queues
     .command("resume")
     .description("let workers claim jobs of a paused queue again")
-    .argument("<queue>", "queue name", queueArg)
+    .argument("<queue>", "queue name", parseName)
     .addHelpText("after", "\nExample:\n  $ conveyor queues resume emails");
   storeOption(resume);
   resume.action(async (queue: string, flags: StoreFlags) => {

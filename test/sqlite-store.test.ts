@@ -1,0 +1,290 @@
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import Database from "better-sqlite3";
+import { afterEach, describe, expect, it } from "vitest";
+import { ClosedError, OptionsError, StoreUnavailableError } from "../src/errors.js";
+import { LATEST_VERSION, MIGRATIONS, openSqliteStore, type SqliteStore } from "../src/sqlite/index.js";
+import type { JobInsertParams } from "../src/store/store.js";
+
+const T0 = 1_700_000_000_000;
+const dirs: string[] = [];
+const stores: SqliteStore[] = [];
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), "conveyor-sqlite-"));
+  dirs.push(dir);
+  return dir;
+}
+
+async function open(path: string, durability?: "full" | "normal"): Promise<SqliteStore> {
+  const store = await openSqliteStore(durability ? { path, durability } : { path });
+  stores.push(store);
+  return store;
+}
+
+function job(overrides: Partial<JobInsertParams> = {}): JobInsertParams {
+  return {
+    name: "work",
+    queue: "default",
+    data: { n: 1 },
+    priority: 0,
+    lifo: false,
+    runAt: T0,
+    maxAttempts: 3,
+    maxStalls: 1,
+    timeoutMs: null,
+    meta: {},
+    now: T0,
+    ...overrides,
+  };
+}
+
+afterEach(async () => {
+  for (const store of stores.splice(0)) await store.close();
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+describe("sqlite store: opening", () => {
+  it("validates options, naming the field", async () => {
+    const path = join(tempDir(), "a.db");
+    await expect(openSqliteStore({ path: "" })).rejects.toThrow(/path/);
+    await expect(openSqliteStore({ path: ":memory:" })).rejects.toBeInstanceOf(OptionsError);
+    await expect(openSqliteStore({ path, durability: "fast" as "full" })).rejects.toThrow(/durability/);
+    await expect(openSqliteStore({ path, busyTimeoutMs: -1 })).rejects.toThrow(/busyTimeoutMs/);
+  });
+
+  it("creates missing parent directories", async () => {
+    const path = join(tempDir(), "a", "b", "jobs.db");
+    await open(path);
+    expect(existsSync(path)).toBe(true);
+  });
+
+  it("sets WAL, foreign keys and synchronous FULL by default, NORMAL when durability is normal", async () => {
+    const dir = tempDir();
+    const full = await open(join(dir, "full.db"));
+    expect(full.connectionSettings()).toEqual({
+      journalMode: "wal",
+      synchronous: 2,
+      busyTimeoutMs: 5000,
+      foreignKeys: true,
+    });
+    const normal = await open(join(dir, "normal.db"), "normal");
+    expect(normal.connectionSettings()).toMatchObject({ journalMode: "wal", synchronous: 1 });
+    const custom = await openSqliteStore({ path: join(dir, "custom.db"), busyTimeoutMs: 250 });
+    stores.push(custom);
+    expect(custom.connectionSettings().busyTimeoutMs).toBe(250);
+  });
+
+  it("keeps jobs across a close and reopen", async () => {
+    const path = join(tempDir(), "jobs.db");
+    const first = await open(path);
+    const { job: inserted } = await first.jobInsert(job({ data: { deep: [1, "two", { three: null }] } }));
+    await first.close();
+    const second = await open(path);
+    expect(await second.jobGet({ id: inserted.id })).toEqual(inserted);
+  });
+
+  it("close is idempotent; later calls throw ClosedError", async () => {
+    const store = await open(join(tempDir(), "jobs.db"));
+    await store.close();
+    await store.close();
+    await expect(store.jobGet({ id: "1" })).rejects.toBeInstanceOf(ClosedError);
+    await expect(store.jobInsert(job())).rejects.toBeInstanceOf(ClosedError);
+    expect(() => store.watch(["default"], () => {})).toThrow(ClosedError);
+    expect(() => store.migrationStatus()).toThrow(ClosedError);
+  });
+});
+
+describe("sqlite store: migrations", () => {
+  it("applies every migration once and records it", async () => {
+    const path = join(tempDir(), "jobs.db");
+    const store = await open(path);
+    expect(store.migrationStatus()).toEqual({ current: LATEST_VERSION, latest: LATEST_VERSION });
+    await store.close();
+    await open(path); // reopening applies nothing new
+    const db = new Database(path, { readonly: true });
+    const rows = db.prepare("SELECT version, name FROM conveyor_migrations ORDER BY version").all();
+    db.close();
+    expect(rows).toEqual(MIGRATIONS.map((m) => ({ version: m.version, name: m.name })));
+  });
+
+  it("versions are 1..n in order", () => {
+    expect(MIGRATIONS.map((m) => m.version)).toEqual(MIGRATIONS.map((_, i) => i + 1));
+  });
+
+  it("refuses a database migrated by a newer version", async () => {
+    const path = join(tempDir(), "jobs.db");
+    const store = await open(path);
+    await store.close();
+    const db = new Database(path);
+    db.prepare(
+      "INSERT INTO conveyor_migrations (version, name, applied_at) VALUES (?, 'from the future', 0)",
+    ).run(LATEST_VERSION + 1);
+    db.close();
+    const opening = openSqliteStore({ path });
+    await expect(opening).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(opening).rejects.toThrow(/newer/);
+  });
+
+  it("refuses a file that is not a database", async () => {
+    const path = join(tempDir(), "not.db");
+    writeFileSync(path, "this is not a sqlite database, just some text that is long enough".repeat(20));
+    await expect(openSqliteStore({ path })).rejects.toBeInstanceOf(StoreUnavailableError);
+  });
+});
+
+describe("sqlite store: JSON", () => {
+  it("rejects data that is not JSON, naming the job, and stores nothing", async () => {
+    const store = await open(join(tempDir(), "jobs.db"));
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    await expect(store.jobInsert(job({ name: "big", data: { n: 1n } }))).rejects.toThrow(/job "big"/);
+    await expect(
+      store.jobInsertMany({ jobs: [job(), job({ name: "loop", data: cyclic })] }),
+    ).rejects.toBeInstanceOf(OptionsError);
+    expect((await store.jobCount({})).available).toBe(0);
+  });
+
+  it("rejects a result that is not JSON without applying any update of the batch", async () => {
+    const store = await open(join(tempDir(), "jobs.db"));
+    await store.jobInsertMany({ jobs: [job(), job()] });
+    const [a, b] = await store.jobClaim({
+      queues: ["default"],
+      names: ["work"],
+      owner: "w",
+      limit: 2,
+      leaseMs: 1000,
+      now: T0,
+    });
+    const finishing = store.jobFinishMany({
+      updates: [
+        { id: a!.id, token: a!.leaseToken!, outcome: { type: "complete", result: "fine" } },
+        { id: b!.id, token: b!.leaseToken!, outcome: { type: "complete", result: { n: 2n } } },
+      ],
+      now: T0,
+    });
+    await expect(finishing).rejects.toThrow(new RegExp(`job ${b!.id}`));
+    expect((await store.jobCount({})).running).toBe(2);
+  });
+});
+
+describe("sqlite store: several connections", () => {
+  it("two instances on one file see each other's jobs and never claim the same job", async () => {
+    const path = join(tempDir(), "jobs.db");
+    const a = await open(path);
+    const b = await open(path);
+    await a.jobInsertMany({ jobs: Array.from({ length: 200 }, (_, i) => job({ data: { i } })) });
+    const seen = new Set<string>();
+    for (let round = 0; round < 20; round++) {
+      for (const store of [a, b]) {
+        const claimed = await store.jobClaim({
+          queues: ["default"],
+          names: ["work"],
+          owner: store === a ? "a" : "b",
+          limit: 7,
+          leaseMs: 1000,
+          now: T0,
+        });
+        for (const j of claimed) {
+          expect(seen.has(j.id)).toBe(false);
+          seen.add(j.id);
+        }
+      }
+    }
+    expect(seen.size).toBe(200);
+  });
+
+  it("watch hints when another instance commits (via the -wal file), not for its own commits", async () => {
+    const path = join(tempDir(), "jobs.db");
+    const watcher = await open(path);
+    const writer = await open(path);
+    let hints = 0;
+    const unwatch = watcher.watch(["other-queue"], () => hints++);
+    await new Promise((r) => setTimeout(r, 20));
+    const start = performance.now();
+    await writer.jobInsert(job());
+    while (hints === 0 && performance.now() - start < 2000) await new Promise((r) => setTimeout(r, 1));
+    expect(hints).toBeGreaterThan(0);
+    // Own commits on a queue nobody watches: no hint once the recheck window has passed.
+    await new Promise((r) => setTimeout(r, 100));
+    hints = 0;
+    await watcher.jobInsert(job({ queue: "unwatched" }));
+    await new Promise((r) => setTimeout(r, 150));
+    expect(hints).toBe(0);
+    unwatch();
+    unwatch();
+  });
+
+  it("separate processes claiming concurrently never get the same job, and all jobs are claimed", async () => {
+    const dir = tempDir();
+    const path = join(dir, "jobs.db");
+    const store = await open(path);
+    const total = 6000;
+    for (let i = 0; i < total; i += 500) {
+      await store.jobInsertMany({ jobs: Array.from({ length: 500 }, (_, k) => job({ data: { i: i + k } })) });
+    }
+    const script = join(dir, "claimer.mts");
+    const entry = pathToFileURL(resolve("src/sqlite/index.ts")).href;
+    writeFileSync(
+      script,
+      `import { openSqliteStore } from ${JSON.stringify(entry)};
+import { existsSync } from "node:fs";
+const store = await openSqliteStore({ path: process.argv[2] });
+process.stdout.write("ready\\n");
+while (!existsSync(process.argv[2] + ".go")) await new Promise((r) => setTimeout(r, 2));
+const ids = [];
+for (;;) {
+  const jobs = await store.jobClaim({ queues: ["default"], names: ["work"], owner: process.argv[3],
+    limit: 5, leaseMs: 60000, now: ${T0} });
+  if (jobs.length === 0) break;
+  await store.jobFinishMany({ updates: jobs.map((j) => ({ id: j.id, token: j.leaseToken,
+    outcome: { type: "complete", result: process.argv[3] } })), now: ${T0} });
+  for (const j of jobs) ids.push(j.id);
+}
+await store.close();
+process.stdout.write(JSON.stringify(ids));
+`,
+    );
+    // Every child opens the store, says "ready", then waits for the go file so that all claim at once.
+    let ready = 0;
+    const started = new Set<string>();
+    const run = (owner: string) =>
+      new Promise<string[]>((resolvePromise, reject) => {
+        ready++;
+        const child = spawn(process.execPath, ["--import", "tsx", script, path, owner], {
+          stdio: ["ignore", "pipe", "pipe"],
+        });
+        let out = "";
+        let err = "";
+        child.stdout.on("data", (chunk: Buffer) => {
+          out += chunk.toString();
+          if (out.startsWith("ready\n") && !started.has(owner)) {
+            started.add(owner);
+            if (started.size === ready) writeFileSync(`${path}.go`, "");
+          }
+        });
+        child.stderr.on("data", (chunk: Buffer) => {
+          err += chunk.toString();
+        });
+        child.on("error", reject);
+        child.on("exit", (code) => {
+          if (code === 0) resolvePromise(JSON.parse(out.slice("ready\n".length)) as string[]);
+          else reject(new Error(`claimer ${owner} exited with ${code}: ${err}`));
+        });
+      });
+    const results = await Promise.all([run("p1"), run("p2"), run("p3")]);
+    const all = results.flat();
+    expect(new Set(all).size).toBe(all.length);
+    expect(all.length).toBe(total);
+    // Lock waits are not fair (SQLite's busy handler sleeps and retries), so one process may starve; at least
+    // two must have claimed for the test to show anything.
+    expect(results.filter((ids) => ids.length > 0).length).toBeGreaterThanOrEqual(2);
+    const counts = await store.jobCount({});
+    expect(counts.completed).toBe(total);
+    const sample = await store.jobGet({ id: results[1]![0]! });
+    expect(sample?.result).toBe("p2");
+  }, 60_000);
+});
