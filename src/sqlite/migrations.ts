@@ -60,10 +60,9 @@ CREATE TABLE jobs (
 );
 CREATE INDEX jobs_claim ON jobs (queue, priority, lifo_key DESC, run_at, id) WHERE state = 'available';
 CREATE INDEX jobs_due ON jobs (run_at) WHERE state IN ('scheduled', 'retryable');
-CREATE INDEX jobs_due_queue ON jobs (queue, run_at) WHERE state IN ('scheduled', 'retryable');
-CREATE INDEX jobs_lease ON jobs (lease_expires_at) WHERE state = 'running';
-CREATE INDEX jobs_queue_state ON jobs (queue, state);
-CREATE INDEX jobs_finished ON jobs (finished_at) WHERE state IN ('completed', 'cancelled', 'discarded');
+CREATE INDEX jobs_due_queue ON jobs (queue, state, run_at) WHERE state IN ('scheduled', 'retryable');
+CREATE INDEX jobs_running ON jobs (queue, lease_expires_at) WHERE state = 'running';
+CREATE INDEX jobs_finished ON jobs (queue, state, finished_at) WHERE state IN ('completed', 'cancelled', 'discarded');
 
 CREATE TABLE job_logs (
   id INTEGER PRIMARY KEY,

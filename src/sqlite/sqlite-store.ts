@@ -151,6 +151,13 @@ const APPEND_ERROR = "errors = json_insert(errors, '$[#]', json(@error))";
 const DUE_STATES = "state IN ('scheduled', 'retryable')";
 const FINAL_SQL = "state IN ('completed', 'cancelled', 'discarded')";
 
+const COUNT_BY_STATE =
+  "SELECT queue, 'available' AS state, COUNT(*) AS n FROM jobs WHERE state = 'available' GROUP BY queue " +
+  "UNION ALL SELECT queue, state, COUNT(*) FROM jobs WHERE state IN ('scheduled', 'retryable') GROUP BY queue, state " +
+  "UNION ALL SELECT queue, 'running', COUNT(*) FROM jobs WHERE state = 'running' GROUP BY queue " +
+  "UNION ALL SELECT queue, state, COUNT(*) FROM jobs WHERE state IN ('completed', 'cancelled', 'discarded') " +
+  "GROUP BY queue, state";
+
 function prepareStatements(db: Database.Database) {
   const p = db.prepare.bind(db);
   return {
@@ -171,9 +178,15 @@ function prepareStatements(db: Database.Database) {
         "lease_token = @token || '.' || id, lease_expires_at = @expires " +
         `WHERE id IN (SELECT value FROM json_each(@ids)) AND state = 'available' RETURNING ${JOB_COLUMNS}`,
     ).raw(),
-    complete: p(
-      `UPDATE jobs SET state = 'completed', result = @result, finished_at = @now, ${END_LEASE} ${HELD}`,
-    ),
+    // All completions of a batch in one statement: rows are [id, token, result JSON, setProgress, progress JSON].
+    completeMany: p(
+      "UPDATE jobs SET state = 'completed', result = v.result, finished_at = @now, lease_owner = NULL, " +
+        "lease_token = NULL, lease_expires_at = NULL, cancel_requested = 0, " +
+        "progress = CASE WHEN v.sp THEN v.progress ELSE jobs.progress END FROM (SELECT value ->> 0 AS id, " +
+        "value ->> 1 AS token, value ->> 2 AS result, value ->> 3 AS sp, value ->> 4 AS progress " +
+        "FROM json_each(@rows)) AS v WHERE jobs.id = v.id AND jobs.lease_token = v.token " +
+        "AND jobs.state = 'running' RETURNING jobs.id",
+    ).pluck(),
     retry: p(
       `UPDATE jobs SET state = 'retryable', run_at = @runAt, ${APPEND_ERROR}, ${END_LEASE} ${HELD} RETURNING queue`,
     ).pluck(),
@@ -226,9 +239,11 @@ function prepareStatements(db: Database.Database) {
       "SELECT job_id, at, attempt, level, message FROM job_logs " +
         "WHERE job_id IN (SELECT value FROM json_each(?)) ORDER BY id",
     ),
-    countAll: p("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state"),
-    countQueue: p("SELECT state, COUNT(*) AS n FROM jobs WHERE queue = ? GROUP BY state"),
-    countByQueue: p("SELECT queue, state, COUNT(*) AS n FROM jobs GROUP BY queue, state"),
+    // Counts read the per-state partial indexes (index-only scans); no (queue, state) index is kept, so a
+    // state change touches two index entries rather than four.
+    countAll: p(`SELECT state, SUM(n) AS n FROM (${COUNT_BY_STATE}) GROUP BY state`),
+    countQueue: p(`SELECT state, n FROM (${COUNT_BY_STATE}) WHERE queue = ?`),
+    countByQueue: p(COUNT_BY_STATE),
     retryJob: p(
       "UPDATE jobs SET state = 'available', run_at = @now, finished_at = NULL, result = NULL, " +
         "cancel_requested = 0, max_attempts = CASE WHEN attempt >= max_attempts THEN attempt + 1 " +
@@ -570,20 +585,38 @@ export class SqliteStore implements Store {
     const now = params.now;
     const s = this.#s;
     const result = this.#write((): JobFinishManyResult => {
-      const applied = prepared.map((u) => {
-        if (u.id === null) return false;
-        const args = {
-          id: u.id,
-          token: u.token,
-          now,
-          setProgress: u.setProgress,
-          progress: u.progress,
-        };
+      const applied = new Array<boolean>(prepared.length).fill(false);
+      // Consecutive completions go in one statement; anything else (or the same job again) flushes them
+      // first, so updates still apply in order.
+      let completes: Array<[number, string, string | null, number, string | null]> = [];
+      let completeAt: number[] = [];
+      const completeIds = new Set<number>();
+      const flushCompletes = () => {
+        if (completes.length === 0) return;
+        const done = new Set(s.completeMany.all({ now, rows: JSON.stringify(completes) }) as number[]);
+        for (const i of completeAt) {
+          const u = prepared[i] as PreparedUpdate;
+          if (u.id === null || !done.has(u.id)) continue;
+          applied[i] = true;
+          if (u.logs) this.#appendLogs(u.id, u.logs);
+        }
+        completes = [];
+        completeAt = [];
+        completeIds.clear();
+      };
+      prepared.forEach((u, i) => {
+        if (u.id === null) return;
+        if (u.type === "complete") {
+          if (completeIds.has(u.id)) flushCompletes();
+          completes.push([u.id, u.token, u.result, u.setProgress, u.progress]);
+          completeAt.push(i);
+          completeIds.add(u.id);
+          return;
+        }
+        flushCompletes();
+        const args = { id: u.id, token: u.token, now, setProgress: u.setProgress, progress: u.progress };
         let held: boolean;
         switch (u.type) {
-          case "complete":
-            held = s.complete.run({ ...args, result: u.result }).changes === 1;
-            break;
           case "retry":
             held = hinted(s.retry.get({ ...args, runAt: u.runAt, error: u.error }) as string | undefined);
             break;
@@ -601,8 +634,9 @@ export class SqliteStore implements Store {
             break;
         }
         if (held && u.logs) this.#appendLogs(u.id, u.logs);
-        return held;
+        applied[i] = held;
       });
+      flushCompletes();
       const claimed = params.claim ? this.#claimIn(params.claim, now) : [];
       return { applied, claimed };
     });

@@ -39,13 +39,20 @@ export interface SettledAttempt {
 const LOG_LEVELS: ReadonlySet<string> = new Set(["debug", "info", "warn", "error"]);
 
 /**
- * One running attempt: its abort controller, its context, and its unflushed progress and logs.
+ * One running attempt: its context, its abort signal, and its unflushed progress and logs.
  * The worker keeps one per started job and aborts it on timeout, cancellation, lost lease or shutdown.
+ *
+ * Hot path: the AbortController is created only when the handler reads `ctx.signal` (most no-op and CPU-bound
+ * handlers never do), and an abort settles the attempt directly instead of racing a promise per job.
  */
 export class Attempt {
-  readonly controller = new AbortController();
   readonly job: JobRecord;
   readonly promise: Promise<SettledAttempt>;
+  #controller: AbortController | null = null;
+  #abortReason: Error | null = null;
+  #resolve!: (settled: SettledAttempt) => void;
+  #startedAt = 0;
+  #cancelTimeout: (() => void) | null = null;
   #progress: unknown = undefined;
   #progressDirty = false;
   #logs: JobLogEntry[] = [];
@@ -59,69 +66,91 @@ export class Attempt {
     this.#env = env;
     this.#def = def;
     this.job = job;
-    this.promise = this.#run();
+    this.promise = new Promise<SettledAttempt>((resolve) => {
+      this.#resolve = resolve;
+    });
+    this.#start();
   }
 
-  /** Aborts the attempt; its promise settles at once with the outcome the reason implies. */
+  /** The signal handed to the handler as `ctx.signal`, created on first use. */
+  get signal(): AbortSignal {
+    if (!this.#controller) {
+      this.#controller = new AbortController();
+      if (this.#abortReason) this.#controller.abort(this.#abortReason);
+    }
+    return this.#controller.signal;
+  }
+
+  /** Aborts the attempt: `ctx.signal` fires and the attempt settles at once with the outcome the reason implies. */
   abort(reason: Error): void {
-    if (!this.controller.signal.aborted) this.controller.abort(reason);
+    if (this.#finished || this.#abortReason) return;
+    this.#abortReason = reason;
+    this.#controller?.abort(reason);
+    this.#settle(() => this.#settleError(reason));
   }
 
-  async #run(): Promise<SettledAttempt> {
+  #start(): void {
     const { clock, events, workerId } = this.#env;
     const job = this.job;
-    const startedAt = clock.now();
+    this.#startedAt = clock.now();
     const timeoutMs = job.timeoutMs ?? this.#def.timeoutMs;
-    const cancelTimeout = timeoutMs
-      ? clock.setTimeout(() => this.abort(new JobTimeoutError(timeoutMs)), timeoutMs)
-      : null;
+    if (timeoutMs)
+      this.#cancelTimeout = clock.setTimeout(() => this.abort(new JobTimeoutError(timeoutMs)), timeoutMs);
     if (events.has("job:started")) events.emit("job:started", { job, workerId });
+    let work: Promise<unknown>;
     try {
-      const value = await this.#execute();
-      return this.#settleValue(value, startedAt);
-    } catch (thrown) {
-      return this.#settleError(thrown);
-    } finally {
-      cancelTimeout?.();
-      this.#finished = true;
-      this.#reportTimer?.();
+      work = this.#execute();
+    } catch (err) {
+      work = Promise.reject(err);
     }
+    work.then(
+      (value) => this.#settle(() => this.#settleValue(value, this.#startedAt)),
+      (err) => this.#settle(() => this.#settleError(err)),
+    );
   }
 
-  /** Validates, then runs middleware and the handler, racing the abort signal. */
-  async #execute(): Promise<unknown> {
-    const signal = this.controller.signal;
-    const aborted = new Promise<never>((_, reject) => {
-      if (signal.aborted) reject(signal.reason);
-      signal.addEventListener("abort", () => reject(signal.reason), { once: true });
-    });
-    aborted.catch(() => {});
-    const work = (async () => {
-      const data = this.#def.schema
-        ? await validateData(this.#def.name, this.#def.schema, this.job.data)
-        : this.job.data;
+  /** Settles once: the first of the handler's end and an abort wins; later ones are ignored. */
+  #settle(make: () => SettledAttempt): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    this.#cancelTimeout?.();
+    this.#reportTimer?.();
+    let settled: SettledAttempt;
+    try {
+      settled = make();
+    } catch (err) {
+      settled = this.#settleError(err);
+    }
+    this.#resolve(settled);
+  }
+
+  /** Validates (when the type has a schema), then runs middleware and the handler. */
+  #execute(): Promise<unknown> {
+    const { executor, middleware } = this.#env;
+    const def = this.#def;
+    if (!def.schema && !middleware) {
+      return executor.run({ handler: def.handler, data: this.job.data, ctx: this.#context() });
+    }
+    return (async () => {
+      const data = def.schema ? await validateData(def.name, def.schema, this.job.data) : this.job.data;
       const ctx = this.#context();
-      let result: unknown;
-      const invoke = async () => {
-        result = await this.#env.executor.run({ handler: this.#def.handler, data, ctx });
-        return result;
-      };
-      if (this.#env.middleware) await this.#env.middleware(ctx, invoke);
-      else await invoke();
-      return result;
+      if (!middleware) return executor.run({ handler: def.handler, data, ctx });
+      return middleware(ctx, () => executor.run({ handler: def.handler, data, ctx }));
     })();
-    return Promise.race([work, aborted]);
   }
 
   #context(): JobContext {
     const job = this.job;
+    const attempt = this;
     return {
       id: job.id,
       name: job.name,
       queue: job.queue,
       attempt: job.attempt,
       maxAttempts: job.maxAttempts,
-      signal: this.controller.signal,
+      get signal() {
+        return attempt.signal;
+      },
       job,
       progress: (value: unknown) => this.#setProgress(value),
       log: (message: string, level: LogLevel = "info") => this.#log(message, level),

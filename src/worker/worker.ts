@@ -38,7 +38,11 @@ export interface WorkerOptions {
   leaseMs?: number;
   /** Slow poll while idle, in case a wake-up hint was missed. Default 1,000 ms. */
   pollMs?: number;
-  /** Jobs claimed ahead of free slots, so a slot never waits for the store. Default min(concurrency, 100). */
+  /**
+   * Jobs claimed ahead of free slots, so a slot never waits for the store and one transaction carries many
+   * jobs. Default: adaptive, enough to cover about 5 ms of work at the measured job duration (1 for slow
+   * jobs, up to 100 for no-op jobs), so slow jobs are not hoarded away from other workers.
+   */
   prefetch?: number;
   /** Queues to claim from. Default: every queue of `jobs`. */
   queues?: string[];
@@ -63,6 +67,8 @@ export interface StopOptions {
 type WorkerState = "new" | "starting" | "running" | "stopping" | "stopped";
 
 const MAX_BACKOFF_MS = 5_000;
+/** The adaptive prefetch holds about this much work beyond the running jobs. */
+const PREFETCH_WINDOW_MS = 5;
 
 /**
  * Leases jobs from its queues and runs them, `concurrency` at a time.
@@ -83,7 +89,10 @@ export class Worker {
   readonly #executor: Executor;
   readonly #ownsExecutor: boolean;
   readonly #middleware: Middleware[] = [];
-  readonly #prefetch: number;
+  /** Fixed prefetch from the options, or null for adaptive. */
+  readonly #prefetchOption: number | null;
+  /** Moving average of attempt durations (ms), for the adaptive prefetch. */
+  #avgDurationMs = 1;
   readonly #leaseMs: number;
   readonly #heartbeatMs: number;
   readonly #rescueMs: number;
@@ -127,7 +136,7 @@ export class Worker {
     this.#names = [...this.#defs.keys()];
     this.queues = options.queues ?? [...new Set(options.jobs.map((j) => j.queue ?? "default"))];
     this.concurrency = options.concurrency ?? 10;
-    this.#prefetch = options.prefetch ?? Math.min(this.concurrency, 100);
+    this.#prefetchOption = options.prefetch ?? null;
     this.#leaseMs = options.leaseMs ?? 10_000;
     this.#heartbeatMs = options.heartbeatMs ?? Math.max(10, Math.floor(this.#leaseMs / 4));
     this.#rescueMs = options.rescueIntervalMs ?? Math.min(1_000, Math.max(10, Math.floor(this.#leaseMs / 6)));
@@ -271,7 +280,7 @@ export class Worker {
     if (this.#inFlight) return;
     const claiming = this.#state === "running";
     const held = this.#running.size + this.#buffer.length;
-    const want = claiming && this.#mayHaveWork ? this.concurrency + this.#prefetch - held : 0;
+    const want = claiming && this.#mayHaveWork ? this.concurrency + this.#prefetch() - held : 0;
     if (this.#pending.length === 0 && want <= 0) {
       this.#notifyIdle();
       return;
@@ -338,6 +347,13 @@ export class Worker {
     else this.#notifyIdle();
   }
 
+  /** How many jobs to hold beyond the running ones (see WorkerOptions.prefetch). */
+  #prefetch(): number {
+    if (this.#prefetchOption !== null) return this.#prefetchOption;
+    const perSlotMs = this.#avgDurationMs / this.concurrency;
+    return Math.max(1, Math.min(100, Math.ceil(PREFETCH_WINDOW_MS / Math.max(perSlotMs, 0.001))));
+  }
+
   #startBuffered(): void {
     const env = this.#env;
     if (!env) return;
@@ -352,12 +368,14 @@ export class Worker {
       const attempt = new Attempt(env, def, job);
       if (job.cancelRequested) attempt.abort(new JobCancelledError());
       this.#running.set(job.id, attempt);
-      attempt.promise.then((settled) => this.#settled(job.id, settled));
+      const startedAt = performance.now();
+      attempt.promise.then((settled) => this.#settled(job.id, settled, performance.now() - startedAt));
     }
   }
 
-  #settled(id: string, settled: SettledAttempt): void {
+  #settled(id: string, settled: SettledAttempt, durationMs: number): void {
     this.#running.delete(id);
+    this.#avgDurationMs += (durationMs - this.#avgDurationMs) * 0.05;
     this.#pending.push(settled);
     if (this.#state === "running") this.#startBuffered();
     this.#schedulePump();
