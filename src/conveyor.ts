@@ -280,7 +280,17 @@ export class Conveyor {
         "Start a worker that defines it first, or pass force (--force in the CLI)",
       );
     }
-    return { name: job, queue: type?.queue ?? "default", schema: undefined };
+    const d = type?.defaults ?? {};
+    return {
+      name: job,
+      queue: type?.queue ?? "default",
+      schema: undefined,
+      ...(d.lifo !== undefined ? { lifo: d.lifo } : {}),
+      ...(d.maxAttempts !== undefined ? { retry: { attempts: d.maxAttempts } } : {}),
+      ...(d.maxStalls !== undefined ? { maxStalls: d.maxStalls } : {}),
+      ...(d.priority !== undefined ? { priority: d.priority } : {}),
+      ...(d.timeoutMs !== undefined ? { timeoutMs: d.timeoutMs } : {}),
+    };
   }
 
   async #prepare(
@@ -311,7 +321,7 @@ export class Conveyor {
       throw new OptionsError(`${prefix}meta must be an object`);
     }
     this.#checkSize(def.name, value, index);
-    const full = def as Partial<AnyJobDefinition>;
+    const full: JobTypeOptions = def;
     return {
       name: def.name,
       queue: options.queue ?? def.queue ?? "default",
@@ -342,8 +352,8 @@ export class Conveyor {
   }
 }
 
-/** A job known only by name (enqueue from the CLI): no schema, no handler here. */
-interface NamedJob {
+/** A job known only by name (enqueue from the CLI): no schema or handler here; options from its registration. */
+interface NamedJob extends Omit<JobTypeOptions, "queue"> {
   name: string;
   queue: string;
   schema: undefined;

@@ -125,6 +125,32 @@ describe.each(STORE_KINDS)("enqueue on the %s store", (kind) => {
     expect(forced.name).toBe("not-yet-deployed");
   });
 
+  it("enqueue by name applies the options the worker's definition registered", async () => {
+    await setup();
+    const strict = defineJob({
+      name: "strict",
+      queue: "billing",
+      priority: -2,
+      timeoutMs: 5_000,
+      maxStalls: 1,
+      retry: { attempts: 1 },
+      handler: () => null,
+    });
+    const w = app.worker({ jobs: [strict] });
+    await w.start();
+    await w.stop({ graceMs: 0 });
+    const byName = await app.enqueue("strict", {});
+    expect(byName).toMatchObject({
+      queue: "billing",
+      priority: -2,
+      timeoutMs: 5_000,
+      maxStalls: 1,
+      maxAttempts: 1,
+    });
+    const overridden = await app.enqueue("strict", {}, { attempts: 4, priority: 3 });
+    expect(overridden).toMatchObject({ maxAttempts: 4, priority: 3 });
+  });
+
   it("enqueues many atomically and in order; one bad item stores none", async () => {
     await setup();
     const jobs = await app.enqueueMany(signup, [

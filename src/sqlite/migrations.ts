@@ -82,6 +82,7 @@ CREATE TABLE queues (
 CREATE TABLE job_types (
   name TEXT PRIMARY KEY,
   queue TEXT NOT NULL,
+  defaults TEXT NOT NULL DEFAULT '{}',
   seen_at INTEGER NOT NULL
 ) WITHOUT ROWID;
 `,

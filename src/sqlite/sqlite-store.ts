@@ -30,7 +30,9 @@ import type {
   JobReportParams,
   JobRescueParams,
   JobRescueResult,
+  JobTypeDefaults,
   JobTypeInfo,
+  JobTypeRegistration,
   QueueInfo,
   Store,
   StoreCapabilities,
@@ -258,10 +260,10 @@ function prepareStatements(db: Database.Database) {
         "LIMIT @limit)",
     ),
     typeUpsert: p(
-      "INSERT INTO job_types (name, queue, seen_at) VALUES (?, ?, ?) " +
-        "ON CONFLICT (name) DO UPDATE SET queue = excluded.queue, seen_at = excluded.seen_at",
+      "INSERT INTO job_types (name, queue, defaults, seen_at) VALUES (?, ?, ?, ?) ON CONFLICT (name) " +
+        "DO UPDATE SET queue = excluded.queue, defaults = excluded.defaults, seen_at = excluded.seen_at",
     ),
-    typeList: p("SELECT name, queue, seen_at FROM job_types ORDER BY name"),
+    typeList: p("SELECT name, queue, defaults, seen_at FROM job_types ORDER BY name"),
     typeQueues: p("SELECT DISTINCT queue FROM job_types").pluck(),
     queuePause: p(
       "INSERT INTO queues (name, paused) VALUES (?, 1) ON CONFLICT (name) DO UPDATE SET paused = 1",
@@ -905,24 +907,27 @@ export class SqliteStore implements Store {
     );
   }
 
-  async jobTypeRegister(params: {
-    types: Array<{ name: string; queue: string }>;
-    now: number;
-  }): Promise<void> {
+  async jobTypeRegister(params: { types: JobTypeRegistration[]; now: number }): Promise<void> {
     if (params.types.length === 0) {
       this.#run(() => undefined);
       return;
     }
     this.#write(() => {
-      for (const type of params.types) this.#s.typeUpsert.run(type.name, type.queue, params.now);
+      for (const type of params.types) {
+        const defaults = toJsonText(type.defaults ?? {}, `defaults of job type "${type.name}"`, "{}");
+        this.#s.typeUpsert.run(type.name, type.queue, defaults, params.now);
+      }
     });
   }
 
   async jobTypeList(): Promise<JobTypeInfo[]> {
     return this.#run(() =>
-      (this.#s.typeList.all() as Array<{ name: string; queue: string; seen_at: number }>).map((row) => ({
+      (
+        this.#s.typeList.all() as Array<{ name: string; queue: string; defaults: string; seen_at: number }>
+      ).map((row) => ({
         name: row.name,
         queue: row.queue,
+        defaults: JSON.parse(row.defaults) as JobTypeDefaults,
         seenAt: row.seen_at,
       })),
     );

@@ -240,9 +240,30 @@ export interface QueueInfo {
   counts: JobCounts;
 }
 
+/**
+ * A job type's defaults as its definition states them, kept with the registration so that a job enqueued by
+ * name (from the CLI or another service) gets the same options as one enqueued with the definition.
+ */
+export interface JobTypeDefaults {
+  lifo?: boolean;
+  maxAttempts?: number;
+  maxStalls?: number;
+  priority?: number;
+  timeoutMs?: number;
+}
+
+/** A job type registered by a worker. */
+export interface JobTypeRegistration {
+  name: string;
+  queue: string;
+  /** Default `{}`. Replaced whole by a later registration of the same name. */
+  defaults?: JobTypeDefaults;
+}
+
 export interface JobTypeInfo {
   name: string;
   queue: string;
+  defaults: JobTypeDefaults;
   /** Last time a worker registered it. */
   seenAt: number;
 }
@@ -320,7 +341,7 @@ export interface Store {
   jobPrune(params: JobPruneParams): Promise<number>;
 
   /** Records the job types a worker can run (the store remembers known job names). */
-  jobTypeRegister(params: { types: Array<{ name: string; queue: string }>; now: number }): Promise<void>;
+  jobTypeRegister(params: { types: JobTypeRegistration[]; now: number }): Promise<void>;
   jobTypeList(): Promise<JobTypeInfo[]>;
 
   /** Claims skip a paused queue until it is resumed; jobs can still be enqueued into it. */

@@ -7,7 +7,14 @@ import type { Executor } from "../executor/executor.js";
 import { InlineExecutor } from "../executor/inline.js";
 import { JobCancelledError, LeaseLostError, ShutdownError } from "../job/attempt-errors.js";
 import { type AnyJobDefinition, assertInt } from "../job/define.js";
-import type { JobFinishUpdate, JobRecord, Store, Unwatch } from "../store/store.js";
+import type {
+  JobFinishUpdate,
+  JobRecord,
+  JobTypeDefaults,
+  JobTypeRegistration,
+  Store,
+  Unwatch,
+} from "../store/store.js";
 import { Attempt, type AttemptEnv, type SettledAttempt } from "./attempt.js";
 import { composeMiddleware, type Middleware } from "./middleware.js";
 
@@ -176,10 +183,7 @@ export class Worker {
     if (this.#state !== "new") throw new OptionsError(`worker.start(): the worker is already ${this.#state}`);
     this.#state = "starting";
     const { store, clock, events } = this.#deps;
-    await store.jobTypeRegister({
-      types: [...this.#defs.values()].map((d) => ({ name: d.name, queue: d.queue ?? "default" })),
-      now: clock.now(),
-    });
+    await store.jobTypeRegister({ types: [...this.#defs.values()].map(registrationOf), now: clock.now() });
     this.#env = {
       clock,
       events,
@@ -483,6 +487,17 @@ export class Worker {
     process.off("SIGINT", this.#signalHandler);
     this.#signalHandler = null;
   }
+}
+
+/** What the store remembers of a job type, so enqueue by name applies the definition's options. */
+function registrationOf(def: AnyJobDefinition): JobTypeRegistration {
+  const defaults: JobTypeDefaults = {};
+  if (def.lifo !== undefined) defaults.lifo = def.lifo;
+  if (def.retry?.attempts !== undefined) defaults.maxAttempts = def.retry.attempts;
+  if (def.maxStalls !== undefined) defaults.maxStalls = def.maxStalls;
+  if (def.priority !== undefined) defaults.priority = def.priority;
+  if (def.timeoutMs !== undefined) defaults.timeoutMs = def.timeoutMs;
+  return { name: def.name, queue: def.queue ?? "default", defaults };
 }
 
 function releaseOf(job: JobRecord): SettledAttempt {

@@ -39,6 +39,7 @@ import type {
   JobRescueParams,
   JobRescueResult,
   JobTypeInfo,
+  JobTypeRegistration,
   QueueInfo,
   Store,
   StoreCapabilities,
@@ -516,21 +517,21 @@ export class MemoryStore implements Store {
     return doomed.length;
   }
 
-  /** Remembers each type by name (a later registration replaces its queue and `seenAt`). */
-  async jobTypeRegister(params: {
-    types: Array<{ name: string; queue: string }>;
-    now: number;
-  }): Promise<void> {
+  /** Remembers each type by name (a later registration replaces its queue, defaults and `seenAt`). */
+  async jobTypeRegister(params: { types: JobTypeRegistration[]; now: number }): Promise<void> {
     this.assertOpen();
     for (const t of params.types) {
-      this.jobTypes.set(t.name, { name: t.name, queue: t.queue, seenAt: params.now });
+      const defaults = structuredClone(t.defaults ?? {});
+      this.jobTypes.set(t.name, { name: t.name, queue: t.queue, defaults, seenAt: params.now });
     }
   }
 
   /** Registered job types, by name. */
   async jobTypeList(): Promise<JobTypeInfo[]> {
     this.assertOpen();
-    return [...this.jobTypes.values()].sort((a, b) => compareNames(a.name, b.name)).map((t) => ({ ...t }));
+    return [...this.jobTypes.values()]
+      .sort((a, b) => compareNames(a.name, b.name))
+      .map((t) => ({ ...t, defaults: structuredClone(t.defaults) }));
   }
 
   /** Pauses a queue (idempotent; the queue need not hold jobs yet). */

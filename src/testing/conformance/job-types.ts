@@ -17,8 +17,8 @@ export function jobTypeTests(ctx: ConformanceContext): void {
       });
       await store.jobTypeRegister({ types: [], now: T0 + 1 });
       expect(await store.jobTypeList()).toEqual([
-        { name: "analyse", queue: "default", seenAt: T0 },
-        { name: "send-email", queue: "mail", seenAt: T0 },
+        { name: "analyse", queue: "default", defaults: {}, seenAt: T0 },
+        { name: "send-email", queue: "mail", defaults: {}, seenAt: T0 },
       ]);
     });
 
@@ -28,9 +28,21 @@ export function jobTypeTests(ctx: ConformanceContext): void {
       await store.jobTypeRegister({ types: [{ name: "b", queue: "q1" }], now: T0 + 5 });
       await store.jobTypeRegister({ types: [{ name: "a", queue: "q2" }], now: T0 + 10 });
       expect(await store.jobTypeList()).toEqual([
-        { name: "a", queue: "q2", seenAt: T0 + 10 },
-        { name: "b", queue: "q1", seenAt: T0 + 5 },
+        { name: "a", queue: "q2", defaults: {}, seenAt: T0 + 10 },
+        { name: "b", queue: "q1", defaults: {}, seenAt: T0 + 5 },
       ]);
+    });
+
+    it("keeps each type's defaults, replaced whole by a later registration", async () => {
+      const { store } = await ctx.setup();
+      const defaults = { lifo: true, maxAttempts: 7, maxStalls: 2, priority: -3, timeoutMs: 1_500 };
+      await store.jobTypeRegister({ types: [{ name: "a", queue: "q", defaults }], now: T0 });
+      expect(await store.jobTypeList()).toEqual([{ name: "a", queue: "q", defaults, seenAt: T0 }]);
+      await store.jobTypeRegister({
+        types: [{ name: "a", queue: "q", defaults: { maxAttempts: 2 } }],
+        now: T0 + 1,
+      });
+      expect((await store.jobTypeList())[0]?.defaults).toEqual({ maxAttempts: 2 });
     });
   });
 }
