@@ -15,6 +15,8 @@ export function report(result) {
 export function run(main) {
   main().catch((err) => {
     process.stderr.write(`${err?.stack ?? err}\n`);
-    process.stdout.write(`${JSON.stringify({ error: String(err?.message ?? err) })}\n`, () => process.exit(1));
+    process.stdout.write(`${JSON.stringify({ error: String(err?.message ?? err) })}\n`, () =>
+      process.exit(1),
+    );
   });
 }

@@ -27,7 +27,11 @@ export function percentile(sorted, q) {
 export function latencySummary(samples) {
   const sorted = Float64Array.from(samples).sort();
   const arr = Array.from(sorted);
-  return { p50Ms: round3(percentile(arr, 50)), p95Ms: round3(percentile(arr, 95)), p99Ms: round3(percentile(arr, 99)) };
+  return {
+    p50Ms: round3(percentile(arr, 50)),
+    p95Ms: round3(percentile(arr, 95)),
+    p99Ms: round3(percentile(arr, 99)),
+  };
 }
 
 /**

@@ -21,25 +21,34 @@ function redisOf(url) {
 export async function open({ queue: name, redisUrl }) {
   if (!redisUrl) throw new Error("bee-queue needs --redis <url>");
   const redis = redisOf(redisUrl);
-  /** @type {BeeQueue | null} */
+  /** @type {Promise<BeeQueue> | null} */
   let producer = null;
-  const getProducer = async () => {
-    if (!producer) {
-      producer = new BeeQueue(name, { redis, isWorker: false, getEvents: false, sendEvents: false, storeJobs: false });
-      await producer.ready();
-    }
+  const getProducer = () => {
+    producer ??= (async () => {
+      const q = new BeeQueue(name, {
+        redis,
+        isWorker: false,
+        getEvents: false,
+        sendEvents: false,
+        storeJobs: false,
+      });
+      await q.ready();
+      return q;
+    })();
     return producer;
   };
   /** @type {BeeQueue[]} */
   const workers = [];
 
   return {
+    async ready() {
+      await getProducer();
+    },
     async enqueue(data) {
-      const q = producer ?? (await getProducer());
-      return q.createJob(data).save();
+      return (await getProducer()).createJob(data).save();
     },
     async enqueueMany(items) {
-      const q = producer ?? (await getProducer());
+      const q = await getProducer();
       const errors = await q.saveAll(items.map((data) => q.createJob(data)));
       if (errors.size > 0) throw new Error(`bee-queue saveAll: ${errors.size} jobs failed`);
     },
@@ -69,7 +78,7 @@ export async function open({ queue: name, redisUrl }) {
     },
     async close() {
       await Promise.all(workers.map((q) => q.close()));
-      if (producer) await producer.close();
+      if (producer) await (await producer).close();
     },
   };
 }

@@ -20,24 +20,28 @@ function connectionOf(url) {
 export async function open({ queue: name, redisUrl }) {
   if (!redisUrl) throw new Error("bullmq needs --redis <url>");
   const connection = connectionOf(redisUrl);
-  /** @type {Queue | null} */
-  let queue = null;
-  const producer = async () => {
-    if (!queue) {
-      queue = new Queue(name, { connection, defaultJobOptions: { removeOnComplete: true } });
+  /** @type {Promise<Queue> | null} */
+  let producer = null;
+  const getProducer = () => {
+    producer ??= (async () => {
+      const queue = new Queue(name, { connection, defaultJobOptions: { removeOnComplete: true } });
       await queue.waitUntilReady();
-    }
-    return queue;
+      return queue;
+    })();
+    return producer;
   };
   /** @type {Worker[]} */
   const workers = [];
 
   return {
+    async ready() {
+      await getProducer();
+    },
     async enqueue(data) {
-      return (queue ?? (await producer())).add("noop", data);
+      return (await getProducer()).add("noop", data);
     },
     async enqueueMany(items) {
-      return (queue ?? (await producer())).addBulk(items.map((data) => ({ name: "noop", data })));
+      return (await getProducer()).addBulk(items.map((data) => ({ name: "noop", data })));
     },
     async worker({ concurrency, onStart, onCompleted }) {
       const worker = new Worker(
@@ -61,7 +65,7 @@ export async function open({ queue: name, redisUrl }) {
     },
     async close() {
       await Promise.all(workers.map((w) => w.close()));
-      if (queue) await queue.close();
+      if (producer) await (await producer).close();
     },
   };
 }

@@ -34,8 +34,13 @@ export async function open(kind, { queue, redisUrl, dbPath }) {
   });
 
   return {
+    ready: async () => {},
     enqueue: (data) => app.enqueue(noop, data),
-    enqueueMany: (items) => app.enqueueMany(noop, items.map((data) => ({ data }))),
+    enqueueMany: (items) =>
+      app.enqueueMany(
+        noop,
+        items.map((data) => ({ data })),
+      ),
     async worker({ concurrency, onStart: start, onCompleted }) {
       if (start) onStart = start;
       const worker = app.worker({ jobs: [noop], concurrency });

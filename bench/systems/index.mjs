@@ -54,6 +54,7 @@ export const SYSTEMS = {
  */
 export function openSystem(name, options) {
   const info = SYSTEMS[name];
-  if (!info) throw new Error(`unknown system ${JSON.stringify(name)}; known: ${Object.keys(SYSTEMS).join(", ")}`);
+  if (!info)
+    throw new Error(`unknown system ${JSON.stringify(name)}; known: ${Object.keys(SYSTEMS).join(", ")}`);
   return info.open(options);
 }

@@ -18,6 +18,7 @@
  * @property {() => Promise<void>} stop Stops consuming and releases connections.
  *
  * @typedef {object} BenchSystem
+ * @property {() => Promise<void>} ready Opens the producer's connections (so no timed call pays for them).
  * @property {(data: object) => Promise<unknown>} enqueue Stores one job; resolves once acknowledged.
  * @property {(items: object[]) => Promise<unknown>} enqueueMany Stores jobs with the system's bulk call.
  * @property {(options: WorkerOptions) => Promise<BenchWorker>} worker Builds and connects a worker (not started).

@@ -40,7 +40,7 @@ import type {
 } from "../store/store.js";
 import { fromJsonColumn, toJsonColumn, toJsonText } from "./json.js";
 import { LATEST_VERSION, MIGRATIONS, type MigrationStatus } from "./migrations.js";
-import { WalWatcher } from "./wal-watch.js";
+import { NotifyFile } from "./notify-file.js";
 
 /**
  * How hard each commit is pushed to disk (`PRAGMA synchronous`, in WAL mode):
@@ -270,7 +270,8 @@ function prepareStatements(db: Database.Database) {
     ),
     queueResume: p("UPDATE queues SET paused = 0 WHERE name = ?"),
     queueRows: p("SELECT name, paused FROM queues"),
-    dataVersion: p("PRAGMA data_version").pluck(),
+    anyAvailable: p("SELECT 1 FROM jobs WHERE state = 'available' AND queue = ? LIMIT 1").pluck(),
+    anyDue: p(`SELECT 1 FROM jobs WHERE ${DUE_STATES} AND run_at <= ? LIMIT 1`).pluck(),
     migrationVersion: p("SELECT COALESCE(MAX(version), 0) FROM conveyor_migrations").pluck(),
   };
 }
@@ -381,7 +382,7 @@ export class SqliteStore implements Store {
   /** Always "sqlite". */
   readonly kind = "sqlite";
   /** Durable, and `watch` sees other processes' commits. */
-  readonly capabilities: StoreCapabilities = { durable: true, crossProcessWatch: true };
+  readonly capabilities: StoreCapabilities = { blockingWrites: true, durable: true, crossProcessWatch: true };
   /** Absolute path of the database file. */
   readonly path: string;
   /** The durability mode the connection runs with. */
@@ -391,21 +392,23 @@ export class SqliteStore implements Store {
   readonly #s: Statements;
   readonly #tx: (fn: () => unknown) => unknown;
   readonly #watchers = new Set<Watcher>();
-  #wal: WalWatcher | null = null;
-  #dataVersion = 0;
+  readonly #notify: NotifyFile;
+  #notifyWatching = false;
+  readonly #busyTimeoutMs: number;
   #hintQueues = new Set<string>();
   #hintAll = false;
   #hintScheduled = false;
 
   /** @internal Use {@link openSqliteStore}. */
-  constructor(db: Database.Database, path: string, durability: SqliteDurability) {
+  constructor(db: Database.Database, path: string, durability: SqliteDurability, busyTimeoutMs: number) {
     this.#db = db;
     this.path = path;
     this.durability = durability;
+    this.#busyTimeoutMs = busyTimeoutMs;
     this.#s = prepareStatements(db);
     const transaction = db.transaction((fn: () => unknown) => fn());
     this.#tx = (fn) => transaction.immediate(fn);
-    this.#dataVersion = this.#s.dataVersion.get() as number;
+    this.#notify = new NotifyFile(`${path}-notify`);
   }
 
   /** Runs `fn` on the open database, mapping SQLite errors; throws ClosedError once closed. */
@@ -418,9 +421,34 @@ export class SqliteStore implements Store {
     }
   }
 
-  /** Runs `fn` in one `BEGIN IMMEDIATE` transaction (rolled back if it throws). */
-  #write<T>(fn: () => T): T {
-    return this.#run(() => this.#tx(fn) as T);
+  /**
+   * Runs `fn` in one `BEGIN IMMEDIATE` transaction (rolled back if it throws). When another connection holds
+   * the write lock, SQLite waits at most ~2 ms inside the call; past that the lock is retried from here with a
+   * short backoff, so a long wait never blocks the event loop (SQLite's own busy handler sleeps the thread in
+   * steps of up to 100 ms, which is what gave multi-process setups their latency tail). Gives up after
+   * `busyTimeoutMs` with a retryable StoreUnavailableError.
+   */
+  async #write<T>(fn: () => T, options: { durable?: boolean } = {}): Promise<T> {
+    const deadline = Date.now() + this.#busyTimeoutMs;
+    const relaxed = options.durable === false && this.durability === "full";
+    for (let attempt = 0; ; attempt++) {
+      if (this.#db === null) throw new ClosedError("sqlite store");
+      try {
+        if (!relaxed) return this.#tx(fn) as T;
+        // Not fsynced at commit; the next FULL commit (an enqueue or an outcome) syncs these frames too.
+        // (Not prepared statements: SQLite may run a PRAGMA when preparing it.)
+        this.#db.exec("PRAGMA synchronous = NORMAL");
+        try {
+          return this.#tx(fn) as T;
+        } finally {
+          this.#db.exec("PRAGMA synchronous = FULL");
+        }
+      } catch (error) {
+        if (!isBusy(error) || Date.now() >= deadline) throw mapError(error, this.path);
+      }
+      if (attempt < 2) await new Promise<void>((r) => setImmediate(r));
+      else await new Promise<void>((r) => setTimeout(r, Math.min(2 ** (attempt - 2), 8)));
+    }
   }
 
   /** Schema version of the database and of this code, for diagnostics (`conveyor doctor`). */
@@ -443,7 +471,7 @@ export class SqliteStore implements Store {
       return {
         journalMode: String(db.pragma("journal_mode", { simple: true })),
         synchronous: Number(db.pragma("synchronous", { simple: true })),
-        busyTimeoutMs: Number(db.pragma("busy_timeout", { simple: true })),
+        busyTimeoutMs: this.#busyTimeoutMs,
         foreignKeys: Number(db.pragma("foreign_keys", { simple: true })) === 1,
       };
     });
@@ -474,7 +502,7 @@ export class SqliteStore implements Store {
       meta: toJsonText(job.meta ?? {}, `meta of job "${job.name}"`, "{}"),
     }));
     const s = this.#s;
-    const ids = this.#write(() =>
+    const ids = await this.#write(() =>
       rows.map((row) => {
         const id = Number(s.insert.run(row).lastInsertRowid);
         if (row.lifo) s.setLifoKey.run(id);
@@ -520,7 +548,20 @@ export class SqliteStore implements Store {
 
   /** One IMMEDIATE transaction: stage due jobs, pick ids in claim order per queue, lease them (`logs: []`). */
   async jobClaim(params: JobClaimParams): Promise<JobRecord[]> {
-    return this.#write(() => this.#claimIn(params, params.now));
+    // Look first without the write lock (WAL readers never wait): an idle worker woken by a hint must not
+    // queue for the lock behind producers when there is nothing for it.
+    if (!this.#run(() => this.#mayClaim(params))) return [];
+    // A claim need not be fsynced: lost in a power cut, it leaves the job available, to run again.
+    return this.#write(() => this.#claimIn(params, params.now), { durable: false });
+  }
+
+  /** Whether a claim could find anything: an available job in one of the queues, or a due job to stage. */
+  #mayClaim(params: JobClaimParams): boolean {
+    if (!(params.limit > 0) || params.names.length === 0) return false;
+    const s = this.#s;
+    if (s.anyDue.get(params.now) !== undefined) return true;
+    for (const queue of params.queues) if (s.anyAvailable.get(queue) !== undefined) return true;
+    return false;
   }
 
   #claimIn(params: Omit<JobClaimParams, "now">, now: number): JobRecord[] {
@@ -586,7 +627,7 @@ export class SqliteStore implements Store {
     };
     const now = params.now;
     const s = this.#s;
-    const result = this.#write((): JobFinishManyResult => {
+    const result = await this.#write((): JobFinishManyResult => {
       const applied = new Array<boolean>(prepared.length).fill(false);
       // Consecutive completions go in one statement; anything else (or the same job again) flushes them
       // first, so updates still apply in order.
@@ -658,17 +699,20 @@ export class SqliteStore implements Store {
       return { lost, cancelRequested };
     }
     const expires = params.now + params.leaseMs;
-    this.#write(() => {
-      for (const lease of params.leases) {
-        const id = rowId(lease.id);
-        const flag =
-          id === null
-            ? undefined
-            : (this.#s.renew.get({ id, token: lease.token, expires }) as number | undefined);
-        if (flag === undefined) lost.push(lease.id);
-        else if (flag !== 0) cancelRequested.push(lease.id);
-      }
-    });
+    await this.#write(
+      () => {
+        for (const lease of params.leases) {
+          const id = rowId(lease.id);
+          const flag =
+            id === null
+              ? undefined
+              : (this.#s.renew.get({ id, token: lease.token, expires }) as number | undefined);
+          if (flag === undefined) lost.push(lease.id);
+          else if (flag !== 0) cancelRequested.push(lease.id);
+        }
+      },
+      { durable: false },
+    ); // a renewal lost in a power cut can only make a job run again
     return { lost, cancelRequested };
   }
 
@@ -685,14 +729,17 @@ export class SqliteStore implements Store {
     if (progress === undefined && logs.length === 0) {
       return this.#run(() => s.holds.get(id, params.token) !== undefined);
     }
-    return this.#write(() => {
-      const held =
-        progress === undefined
-          ? s.holds.get(id, params.token) !== undefined
-          : s.reportProgress.run({ id, token: params.token, progress }).changes === 1;
-      if (held) this.#appendLogs(id, logs);
-      return held;
-    });
+    return this.#write(
+      () => {
+        const held =
+          progress === undefined
+            ? s.holds.get(id, params.token) !== undefined
+            : s.reportProgress.run({ id, token: params.token, progress }).changes === 1;
+        if (held) this.#appendLogs(id, logs);
+        return held;
+      },
+      { durable: false },
+    ); // progress and logs are synced by the job's final outcome
   }
 
   /**
@@ -710,7 +757,7 @@ export class SqliteStore implements Store {
       this.#run(() => undefined);
       return result;
     }
-    this.#write(() => {
+    await this.#write(() => {
       const rows = s.expired.all({ now, limit: params.limit }) as ExpiredRow[];
       for (const row of rows) {
         const id = String(row.id);
@@ -751,7 +798,7 @@ export class SqliteStore implements Store {
   }
 
   async jobStage(params: { now: number }): Promise<number> {
-    return this.#run(() => this.#s.stage.run(params.now).changes);
+    return this.#write(() => this.#s.stage.run(params.now).changes);
   }
 
   async jobNextRunAt(params: { queues: string[] }): Promise<number | null> {
@@ -853,7 +900,7 @@ export class SqliteStore implements Store {
 
   async jobRetry(params: { id: string; now: number }): Promise<JobRecord> {
     let queue: string | null = null;
-    const job = this.#write(() => {
+    const job = await this.#write(() => {
       const id = rowId(params.id);
       const row = id === null ? undefined : (this.#s.stateOf.get(id) as { state: JobState; queue: string });
       if (id === null || row === undefined) throw new JobNotFoundError(params.id);
@@ -912,7 +959,7 @@ export class SqliteStore implements Store {
       this.#run(() => undefined);
       return;
     }
-    this.#write(() => {
+    await this.#write(() => {
       for (const type of params.types) {
         const defaults = toJsonText(type.defaults ?? {}, `defaults of job type "${type.name}"`, "{}");
         this.#s.typeUpsert.run(type.name, type.queue, defaults, params.now);
@@ -934,11 +981,11 @@ export class SqliteStore implements Store {
   }
 
   async queuePause(params: { queue: string }): Promise<void> {
-    this.#run(() => this.#s.queuePause.run(params.queue));
+    await this.#write(() => this.#s.queuePause.run(params.queue));
   }
 
   async queueResume(params: { queue: string }): Promise<void> {
-    this.#run(() => this.#s.queueResume.run(params.queue));
+    await this.#write(() => this.#s.queueResume.run(params.queue));
     this.#hint([params.queue]);
   }
 
@@ -977,35 +1024,27 @@ export class SqliteStore implements Store {
     if (this.#db === null) throw new ClosedError("sqlite store");
     const watcher: Watcher = { queues: new Set(queues), listener };
     this.#watchers.add(watcher);
-    if (this.#wal === null) {
-      this.#dataVersion = this.#s.dataVersion.get() as number;
-      this.#wal = new WalWatcher(
-        `${this.path}-wal`,
-        () => this.#otherCommitted(),
-        () => this.#hint(null),
-      );
-      this.#wal.start();
+    if (!this.#notifyWatching) {
+      this.#notifyWatching = true;
+      this.#notify.watch(() => this.#hintLocal(null));
     }
     return () => {
       if (!this.#watchers.delete(watcher)) return;
-      if (this.#watchers.size === 0 && this.#wal) {
-        this.#wal.stop();
-        this.#wal = null;
+      if (this.#watchers.size === 0 && this.#notifyWatching) {
+        this.#notifyWatching = false;
+        this.#notify.unwatch();
       }
     };
   }
 
-  /** True when another connection committed since the last look (`PRAGMA data_version`). */
-  #otherCommitted(): boolean {
-    if (this.#db === null) return false;
-    const version = this.#s.dataVersion.get() as number;
-    if (version === this.#dataVersion) return false;
-    this.#dataVersion = version;
-    return true;
+  /** After a commit that may make jobs available in `queues`: wakes other processes, then local watchers. */
+  #hint(queues: Iterable<string>): void {
+    this.#notify.announce();
+    this.#hintLocal(queues);
   }
 
   /** Queues a hint for watchers of `queues` (null: every watcher), delivered once after the current call. */
-  #hint(queues: Iterable<string> | null): void {
+  #hintLocal(queues: Iterable<string> | null): void {
     if (this.#watchers.size === 0) return;
     if (queues === null) this.#hintAll = true;
     else for (const queue of queues) this.#hintQueues.add(queue);
@@ -1044,14 +1083,20 @@ export class SqliteStore implements Store {
     const db = this.#db;
     if (db === null) return;
     this.#db = null;
-    this.#wal?.stop();
-    this.#wal = null;
+    this.#notify.close();
+    this.#notifyWatching = false;
     this.#watchers.clear();
     db.close();
   }
 }
 
 const DURABILITIES: readonly string[] = ["full", "normal"];
+/** How long SQLite itself may sleep for a lock, blocking the thread, before the JavaScript retry takes over. */
+const IN_SQLITE_BUSY_MS = 2;
+
+function isBusy(error: unknown): boolean {
+  return error instanceof Database.SqliteError && error.code.startsWith("SQLITE_BUSY");
+}
 
 /**
  * Opens (creating if needed) a SQLite database as a {@link SqliteStore}: validates options (OptionsError
@@ -1089,6 +1134,8 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Sqli
   let db: Database.Database | null = null;
   try {
     mkdirSync(dirname(file), { recursive: true });
+    // Opening and migrating wait on SQLite's own busy handler; later writes wait at most ~2 ms inside SQLite
+    // and retry from JavaScript (see SqliteStore #write).
     db = new Database(file, { timeout: busyTimeoutMs });
     db.pragma(`busy_timeout = ${busyTimeoutMs}`);
     const mode = db.pragma("journal_mode = WAL", { simple: true });
@@ -1103,7 +1150,8 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Sqli
     db.pragma("temp_store = MEMORY");
     db.pragma("cache_size = -65536");
     migrate(db, file);
-    return new SqliteStore(db, file, durability as SqliteDurability);
+    db.pragma(`busy_timeout = ${Math.min(busyTimeoutMs, IN_SQLITE_BUSY_MS)}`);
+    return new SqliteStore(db, file, durability as SqliteDurability, busyTimeoutMs);
   } catch (error) {
     db?.close();
     throw mapError(error, file);

@@ -279,6 +279,12 @@ export interface JobPruneParams {
 
 /** What a store can do beyond the required operations. */
 export interface StoreCapabilities {
+  /**
+   * Outcome writes block the calling thread for an fsync (an embedded database). The worker then claims new
+   * jobs in their own un-synced call before writing outcomes, so a new job never waits for an older job's
+   * fsync; otherwise it claims in the same call as the outcomes (one round trip).
+   */
+  blockingWrites: boolean;
   /** Survives a process restart. */
   durable: boolean;
   /** `watch` delivers hints from other processes too, not only this one. */

@@ -310,31 +310,24 @@ export class Worker {
     const generation = this.#wakeGeneration;
     this.#inFlight = true;
     try {
-      let claimed: JobRecord[] = [];
+      // Claim first, on its own, when outcome writes are slow (fsync): new jobs start before the older jobs'
+      // outcomes are synced. Otherwise claim in the same call as the outcomes: one round trip.
+      const claimApart = want > 0 && (updates.length === 0 || store.capabilities.blockingWrites);
+      if (claimApart)
+        this.#takeClaimed(await store.jobClaim({ ...claimParams, now: clock.now() }), want, generation);
       if (updates.length > 0) {
+        const withClaim = want > 0 && !claimApart;
         const res = await store.jobFinishMany({
           updates,
           now: clock.now(),
-          ...(want > 0 ? { claim: claimParams } : {}),
+          ...(withClaim ? { claim: claimParams } : {}),
         });
-        claimed = res.claimed;
         res.applied.forEach((ok, i) => {
           if (ok) appliedHooks[i]?.();
         });
-      } else if (want > 0) {
-        claimed = await store.jobClaim({ ...claimParams, now: clock.now() });
+        if (withClaim) this.#takeClaimed(res.claimed, want, generation);
       }
       this.#errorStreak = 0;
-      if (want > 0 && claimed.length < want && generation === this.#wakeGeneration) {
-        this.#mayHaveWork = false;
-        void this.#armIdle();
-      }
-      if (this.#state === "running") {
-        this.#buffer.push(...claimed);
-        this.#startBuffered();
-      } else {
-        for (const job of claimed) this.#pending.push(releaseOf(job));
-      }
     } catch (err) {
       // Keep every outcome: they are written on the next try. Claims made in a failed call did not happen.
       this.#released -= batch.filter((b) => b.update?.outcome.type === "release").length;
@@ -356,6 +349,20 @@ export class Worker {
     if (this.#prefetchOption !== null) return this.#prefetchOption;
     const perSlotMs = this.#avgDurationMs / this.concurrency;
     return Math.max(1, Math.min(100, Math.ceil(PREFETCH_WINDOW_MS / Math.max(perSlotMs, 0.001))));
+  }
+
+  /** Starts freshly claimed jobs; a short claim means the queues are drained until the next hint. */
+  #takeClaimed(claimed: JobRecord[], want: number, generation: number): void {
+    if (claimed.length < want && generation === this.#wakeGeneration) {
+      this.#mayHaveWork = false;
+      void this.#armIdle();
+    }
+    if (this.#state === "running") {
+      this.#buffer.push(...claimed);
+      this.#startBuffered();
+    } else {
+      for (const job of claimed) this.#pending.push(releaseOf(job));
+    }
   }
 
   #startBuffered(): void {

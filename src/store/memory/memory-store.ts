@@ -243,7 +243,11 @@ const LIST_LIMIT_MAX = 1000;
  */
 export class MemoryStore implements Store {
   readonly kind = "memory";
-  readonly capabilities: StoreCapabilities = { durable: false, crossProcessWatch: false };
+  readonly capabilities: StoreCapabilities = {
+    blockingWrites: false,
+    durable: false,
+    crossProcessWatch: false,
+  };
 
   private closed = false;
   private lastId = 0;

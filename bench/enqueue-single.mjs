@@ -1,0 +1,42 @@
+/**
+ * Scenario enqueue-single: `--jobs N` sequential, awaited single enqueues (each waits for the store's
+ * acknowledgement before the next starts). Reports throughput and the per-call latency percentiles.
+ * One untimed warm-up enqueue opens connections first.
+ */
+import { setup } from "./lib/common.mjs";
+import { createMeter } from "./lib/meter.mjs";
+import { report, run } from "./lib/output.mjs";
+import { latencySummary } from "./lib/stats.mjs";
+
+run(async () => {
+  const { sys, redisUrl, jobs } = await setup();
+  await sys.ready();
+  await sys.enqueue({ i: -1 });
+  const meter = await createMeter({ redisUrl });
+  const lat = new Float64Array(jobs);
+  await meter.start();
+  const t0 = performance.now();
+  for (let i = 0; i < jobs; i++) {
+    const s = performance.now();
+    await sys.enqueue({ i });
+    lat[i] = performance.now() - s;
+  }
+  const elapsedMs = performance.now() - t0;
+  const m = await meter.stop();
+  await meter.close();
+  await sys.close();
+  report({
+    jobs,
+    elapsedMs: Math.round(elapsedMs),
+    jobsPerSec: Math.round((jobs / elapsedMs) * 1000),
+    ...latencySummary(Array.from(lat)),
+    cpuNodeMs: m.cpuNodeMs,
+    cpuRedisMs: m.cpuRedisMs,
+    redisCommandsPerJob: m.redisCommands === null ? null : round2(m.redisCommands / jobs),
+  });
+});
+
+/** @param {number} x */
+function round2(x) {
+  return Math.round(x * 100) / 100;
+}
