@@ -22,7 +22,7 @@ import { SYSTEMS } from "./systems/index.mjs";
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 const RESULTS_DIR = join(BENCH_DIR, "results");
-const SCENARIOS = ["enqueue-single", "enqueue-bulk", "process", "latency"];
+const SCENARIOS = ["enqueue-single", "enqueue-bulk", "process", "latency", "soak"];
 
 /** Job counts and settings per mode. */
 const SIZES = {
@@ -38,6 +38,8 @@ const SIZES = {
     latencySeconds: 10,
     latencyRate: 500,
     latencyConcurrency: 10,
+    // A worker's memory over a long run: one million jobs (PRODUCT.md: under 10% growth).
+    soak: 1_000_000,
   },
   quick: {
     enqueueSingle: 1_000,
@@ -49,6 +51,7 @@ const SIZES = {
     latencySeconds: 2,
     latencyRate: 500,
     latencyConcurrency: 10,
+    soak: 100_000,
   },
 };
 
@@ -129,6 +132,10 @@ function plan(size, only) {
           const jobs = c === 1 ? size.processAtConcurrency1 : size.process;
           out.push({ scenario, system, concurrency: c, jobs, extra: [] });
         }
+      } else if (scenario === "soak") {
+        // Conveyor's own worker only, on its default store: peers' memory is not what this watches.
+        if (system === "conveyor-sqlite")
+          out.push({ scenario, system, concurrency: 100, jobs: size.soak, extra: [] });
       } else if (scenario === "latency") {
         out.push({
           scenario,
@@ -266,6 +273,10 @@ async function measureOnce(m, env) {
       const producer = runChild("latency.mjs", [...common, ...m.extra, "--role", "producer"], env.timeoutMs);
       const [c, p] = await Promise.all([consumer, producer]);
       return { ...c, ...p, cpuNodeMs: c.cpuWorkerMs + p.cpuProducerMs };
+    }
+    if (m.scenario === "soak") {
+      // One run is the measurement: it is long, and the growth is what matters, not a median of three.
+      return await runChild("soak.mjs", [...common, ...conc], Math.max(env.timeoutMs, 600_000));
     }
     throw new Error(`unknown scenario ${m.scenario}`);
   } finally {
@@ -410,6 +421,18 @@ function summarise(m, runs, errors) {
   };
   if (m.scenario === "latency")
     Object.assign(row, { maxMs: med("maxMs"), sameProcess: runs.some((r) => r.sameProcess) || undefined });
+  if (m.scenario === "soak" && runs[0]) {
+    const r = runs[0];
+    Object.assign(row, {
+      heapStartMB: r.heapStartMB,
+      heapEndMB: r.heapEndMB,
+      heapGrowthPct: r.heapGrowthPct,
+      rssStartMB: r.rssStartMB,
+      rssEndMB: r.rssEndMB,
+      rssGrowthPct: r.rssGrowthPct,
+      memorySamples: r.memorySamples,
+    });
+  }
   if (errors.length) Object.assign(row, { errors });
   return row;
 }
@@ -440,6 +463,13 @@ function markdown(rows, header) {
     const failed = r.errors ? ` (${r.errors.length} failed)` : "";
     lines.push(
       `| ${r.scenario} | ${sys}${failed} | ${r.concurrency ?? "-"} | ${fmt(r.jobs)} | ${fmt(r.jobsPerSec)} | ${fmt(r.p50Ms, 2)} | ${fmt(r.p95Ms, 2)} | ${fmt(r.p99Ms, 2)} | ${fmt(r.redisCommandsPerJob, 1)} | ${fmt(r.cpuNodeMs)} | ${fmt(r.cpuRedisMs)} |`,
+    );
+  }
+  for (const r of rows.filter((x) => x.scenario === "soak" && x.heapStartMB != null)) {
+    lines.push("");
+    lines.push(
+      `Worker memory over ${fmt(r.jobs)} jobs (${r.system}, c=${r.concurrency}, after GC, from 10% in to the end): ` +
+        `heap ${r.heapStartMB} -> ${r.heapEndMB} MB (${r.heapGrowthPct}%), RSS ${r.rssStartMB} -> ${r.rssEndMB} MB (${r.rssGrowthPct}%).`,
     );
   }
   const ratios = comparisons(rows);
@@ -557,13 +587,20 @@ async function main() {
     // Round-robin over repetitions so slow drift (thermal, page cache) spreads over every row alike.
     for (let run = 0; run < repeat; run++) {
       for (const m of measurements) {
+        // The soak is one long run: its growth is the figure, not a median of repeats.
+        if (m.scenario === "soak" && run > 0) continue;
         const label = `${m.scenario} ${m.system}${m.concurrency ? ` c=${m.concurrency}` : ""} #${run + 1}`;
         const t0 = Date.now();
         const slot = /** @type {{ runs: RunResult[], errors: string[] }} */ (results.get(m));
         try {
           const r = await measureOnce(m, { redisUrl, tmp, timeoutMs: cli.timeoutMs, run });
           slot.runs.push(r);
-          const what = m.scenario === "latency" ? `p99 ${r.p99Ms} ms` : `${r.jobsPerSec}/s`;
+          const what =
+            m.scenario === "latency"
+              ? `p99 ${r.p99Ms} ms`
+              : m.scenario === "soak"
+                ? `${r.jobsPerSec}/s, heap ${r.heapStartMB} -> ${r.heapEndMB} MB (${r.heapGrowthPct}%)`
+                : `${r.jobsPerSec}/s`;
           console.error(`  ${label}: ${what} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
         } catch (err) {
           slot.errors.push(String(/** @type {Error} */ (err).message).split("\n")[0]);

@@ -2,9 +2,10 @@
  * `conveyor demo`: enqueues a mix of demo jobs into a store, runs a worker on them with live progress, and
  * prints a summary once every job is final. See {@link runDemo}.
  */
+
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { formatDuration, formatRate } from "../cli/format.js";
 import type { CliIO } from "../cli/io.js";
 import { println } from "../cli/io.js";
@@ -301,13 +302,14 @@ async function demoOn(
     println(out, "store: memory (gone when this process exits; pass --store sqlite:<path> to keep it)");
   } else {
     const s = `--store ${url}`;
+    const cli = cliCommand();
     println(out, `store: ${url}`);
     println(out, "inspect it:");
-    println(out, `  conveyor jobs ls ${s}`);
-    println(out, `  conveyor jobs ls --state discarded ${s}`);
+    println(out, `  ${cli} jobs ls ${s}`);
+    println(out, `  ${cli} jobs ls --state discarded ${s}`);
     const example = discarded[0] ?? retried[0];
-    if (example) println(out, `  conveyor jobs show ${example} ${s}`);
-    println(out, `  conveyor queues ls ${s}`);
+    if (example) println(out, `  ${cli} jobs show ${example} ${s}`);
+    println(out, `  ${cli} queues ls ${s}`);
   }
   if (problems.length > 0) {
     println(io.stderr, `demo broke: ${problems.join("; ")}`);
@@ -319,7 +321,7 @@ async function demoOn(
     println(out, "The worker keeps running: enqueue more demo jobs from another terminal, e.g.");
     println(
       out,
-      `  conveyor enqueue send-email --data '{"to":"ada@example.com","subject":"hi"}' --store ${url}`,
+      `  ${cliCommand()} enqueue send-email --data '{"to":"ada@example.com","subject":"hi"}' --store ${url}`,
     );
     println(out, "(a dashboard will be served here later). Ctrl-C exits.");
     await waitForStop(io);
@@ -366,4 +368,15 @@ function waitForStop(io: CliIO): Promise<void> {
       process.on("SIGTERM", stop);
     }
   });
+}
+
+/**
+ * How to call this CLI again: `conveyor` when installed as a command, else `node <path>` relative to the
+ * current directory (a checkout running `npm run demo`, where no `conveyor` is on the PATH).
+ */
+function cliCommand(): string {
+  const script = process.argv[1] ?? "";
+  if (!/dist[\\/]cli[\\/]main\.js$/.test(script) || script.includes("node_modules")) return "conveyor";
+  const rel = relative(process.cwd(), script);
+  return `node ${rel.startsWith("..") ? script : rel}`;
 }
