@@ -1,6 +1,14 @@
 import { type Clock, systemClock } from "./clock.js";
-import { ClosedError, OptionsError, PayloadTooLargeError, UnknownJobError } from "./errors.js";
+import {
+  ClosedError,
+  NotSupportedError,
+  OptionsError,
+  PayloadTooLargeError,
+  ScheduleNotFoundError,
+  UnknownJobError,
+} from "./errors.js";
 import { type ConveyorEvents, TypedEmitter } from "./events.js";
+import { type DedupeOption, type EnqueuedJob, enqueuedJob, parseDedupe } from "./job/dedupe.js";
 import {
   type AnyJobDefinition,
   assertInt,
@@ -11,16 +19,23 @@ import {
   validateJobTypeOptions,
 } from "./job/define.js";
 import { FINAL_STATES, isJobState, type JobState } from "./job/states.js";
-import { validateData } from "./job/validate.js";
+import { validateData, validateDataSync } from "./job/validate.js";
+import { type RetentionOptions, type RetentionPolicy, resolveRetention } from "./maintenance/pruner.js";
+import { parseCatchUp } from "./scheduler/catch-up.js";
+import { NOT_FOR_SCHEDULES, type ScheduleOptions } from "./scheduler/options.js";
+import { nextTick, parseScheduleSpec, type ScheduleSpecInput } from "./scheduler/schedule-spec.js";
+import { Scheduler, type SchedulerOptions } from "./scheduler/scheduler.js";
 import { type OpenStoreOptions, openStore } from "./store/open.js";
 import type {
   JobCounts,
   JobInsertParams,
+  JobInsertResult,
   JobListParams,
   JobListResult,
   JobRecord,
   JobTypeInfo,
   QueueInfo,
+  ScheduleRecord,
   Store,
 } from "./store/store.js";
 import { Worker, type WorkerOptions } from "./worker/worker.js";
@@ -34,6 +49,11 @@ export interface ConveyorOptions {
   maxPayloadBytes?: number;
   /** Injected time (tests use a fake clock). */
   clock?: Clock;
+  /**
+   * How long and how many finished jobs to keep, enforced in the background by every worker of this app.
+   * Default: completed 24 h / 100,000, cancelled and discarded 7 days / 100,000. `false`: keep everything.
+   */
+  retention?: RetentionOptions | false;
 }
 
 /** Per-enqueue options; they override the job type's. */
@@ -46,6 +66,40 @@ export interface EnqueueOptions extends Omit<JobTypeOptions, "retry" | "maxStall
   runAt?: Date | number;
   /** Free JSON metadata kept with the job. */
   meta?: Record<string, unknown>;
+  /**
+   * Dedupe key, global to the store (prefix it with the job name to scope it): 1-255 characters, no control
+   * characters. With a key, `dedupe` decides what happens when jobs with it exist (default "reject").
+   */
+  key?: string;
+  /**
+   * `"reject"` (default): a pending or running job with the key is returned and nothing is stored.
+   * `"replace"`: a pending job's data and meta are replaced. `{ policy: "debounce", windowMs }`: a pending job's
+   * data is replaced and its run pushed to now + windowMs (a new job also waits windowMs; not combinable with
+   * `delayMs` or `runAt`). `{ policy: "throttle", windowMs }`: nothing is stored while a job with the key was
+   * created within the last windowMs. The result's `outcome` says which happened.
+   */
+  dedupe?: DedupeOption;
+}
+
+/**
+ * The parts of a better-sqlite3 `Database` that {@link Conveyor.enqueueInTransaction} relies on, declared
+ * structurally so the core does not depend on better-sqlite3's types. Pass the `Database` itself.
+ */
+export interface SqliteConnection {
+  readonly name: string;
+  readonly open: boolean;
+  readonly inTransaction: boolean;
+  readonly memory: boolean;
+  prepare(source: string): unknown;
+}
+
+/** What a store offers for transactional enqueue (the SQLite store); see `SqliteStore.insertWithConnection`. */
+interface TransactionalStore {
+  insertWithConnection(
+    db: SqliteConnection,
+    jobs: JobInsertParams[],
+    onCommitted?: (ids: string[]) => void,
+  ): JobInsertResult[];
 }
 
 /** Options for enqueue by name (the CLI's path), where no definition is at hand. */
@@ -75,11 +129,19 @@ export class Conveyor {
   readonly events = new TypedEmitter<ConveyorEvents>();
   readonly #ownsStore: boolean;
   readonly #maxPayloadBytes: number;
+  readonly #retention: RetentionPolicy | null;
   readonly #workers = new Set<Worker>();
+  readonly #schedulers = new Set<Scheduler>();
   #closed = false;
 
-  private constructor(store: Store, ownsStore: boolean, options: ConveyorOptions) {
+  private constructor(
+    store: Store,
+    ownsStore: boolean,
+    options: ConveyorOptions,
+    retention: RetentionPolicy | null,
+  ) {
     this.store = store;
+    this.#retention = retention;
     this.#ownsStore = ownsStore;
     this.clock = options.clock ?? systemClock;
     this.#maxPayloadBytes = options.maxPayloadBytes ?? DEFAULT_PAYLOAD_LIMIT;
@@ -91,40 +153,85 @@ export class Conveyor {
       throw new OptionsError("Conveyor.open(options): options must be an object");
     }
     assertInt(options.maxPayloadBytes, "Conveyor.open options.maxPayloadBytes", 1);
+    const retention = resolveRetention(options.retention);
     const spec = options.store ?? "sqlite:./conveyor.db";
     if (typeof spec === "string") {
       const store = await openStore(spec, options.durability ? { durability: options.durability } : {});
-      return new Conveyor(store, true, options);
+      return new Conveyor(store, true, options, retention);
     }
     if (typeof spec?.jobInsert !== "function") {
       throw new OptionsError(
         'Conveyor.open options.store must be a URL such as "sqlite:./conveyor.db" or a Store',
       );
     }
-    return new Conveyor(spec, false, options);
+    return new Conveyor(spec, false, options, retention);
   }
 
   /**
    * Stores one job and resolves once it is durable in the store. Data is validated against the job type's
    * schema (when it has one) and its JSON size checked against `maxPayloadBytes`; on failure nothing is stored.
+   * With a `key`, the dedupe policy may return or change an existing job instead; `outcome` says which.
    */
   enqueue<J extends AnyJobDefinition>(
     job: J,
     data: JobInput<J>,
     options?: EnqueueOptions,
-  ): Promise<JobRecord>;
+  ): Promise<EnqueuedJob>;
   /** Enqueue by job name: the name must be known to the store (registered by a worker) unless `force`. */
-  enqueue(name: string, data: unknown, options?: EnqueueByNameOptions): Promise<JobRecord>;
+  enqueue(name: string, data: unknown, options?: EnqueueByNameOptions): Promise<EnqueuedJob>;
   async enqueue(
     job: AnyJobDefinition | string,
     data: unknown,
     options: EnqueueByNameOptions = {},
-  ): Promise<JobRecord> {
+  ): Promise<EnqueuedJob> {
     this.#assertOpen();
     const def = await this.#resolve(job, options.force ?? false);
     const params = await this.#prepare(def, data, options, "enqueue options.");
-    const { job: record } = await this.store.jobInsert(params);
-    if (this.events.has("job:enqueued")) this.events.emit("job:enqueued", { job: record });
+    const record = enqueuedJob(await this.store.jobInsert(params));
+    this.#emitEnqueued([record]);
+    return record;
+  }
+
+  /**
+   * Transactional enqueue (SQLite store only): inserts the job synchronously through `db`, the app's own
+   * better-sqlite3 connection to the store's database file, inside the app's open transaction, so the job
+   * exists only if that transaction commits. Same options, validation and dedupe as {@link Conveyor.enqueue},
+   * with two limits: `job` must be a definition (not a name), and its schema must validate synchronously (zod
+   * and valibot do; an async validator throws OptionsError). Workers are woken once the app's transaction has
+   * ended; `job:enqueued` is emitted then, only for an inserted job that committed. Throws NotSupportedError on
+   * other stores.
+   *
+   * ```ts
+   * db.transaction(() => {
+   *   db.prepare("INSERT INTO orders (id) VALUES (?)").run(orderId);
+   *   app.enqueueInTransaction(db, sendReceipt, { orderId });
+   * }).immediate();
+   * ```
+   */
+  enqueueInTransaction<J extends AnyJobDefinition>(
+    db: SqliteConnection,
+    job: J,
+    data: JobInput<J>,
+    options: EnqueueOptions = {},
+  ): EnqueuedJob {
+    this.#assertOpen();
+    const store = this.store as Store & Partial<TransactionalStore>;
+    if (typeof store.insertWithConnection !== "function") {
+      throw new NotSupportedError("transactional enqueue", this.store.kind);
+    }
+    if (typeof job !== "object" || job === null || typeof job.handler !== "function") {
+      throw new OptionsError(
+        "enqueueInTransaction(db, job, data): job must be a definition from defineJob() (not a name)",
+      );
+    }
+    const prefix = "enqueueInTransaction options.";
+    this.#checkOptions(options, prefix);
+    const value = job.schema ? validateDataSync(job.name, job.schema, data) : data;
+    const params = this.#build(job, value, options, prefix);
+    const [result] = store.insertWithConnection(db, [params], (ids) => {
+      if (record.outcome === "inserted" && ids.includes(record.id)) this.#emitEnqueued([record]);
+    });
+    const record = enqueuedJob(result!);
     return record;
   }
 
@@ -136,7 +243,7 @@ export class Conveyor {
     job: J | string,
     items: ReadonlyArray<{ data: JobInput<J>; options?: EnqueueOptions }>,
     options: EnqueueByNameOptions = {},
-  ): Promise<JobRecord[]> {
+  ): Promise<EnqueuedJob[]> {
     this.#assertOpen();
     if (!Array.isArray(items))
       throw new OptionsError("enqueueMany(job, items): items must be an array of { data }");
@@ -152,17 +259,31 @@ export class Conveyor {
     }
     if (params.length === 0) return [];
     const results = await this.store.jobInsertMany({ jobs: params });
-    const records = results.map((r) => r.job);
-    if (this.events.has("job:enqueued"))
-      for (const record of records) this.events.emit("job:enqueued", { job: record });
+    const records = results.map(enqueuedJob);
+    this.#emitEnqueued(records);
     return records;
+  }
+
+  /** `job:enqueued` for each job stored or changed (not for duplicates and throttled enqueues). */
+  #emitEnqueued(records: readonly EnqueuedJob[]): void {
+    if (!this.events.has("job:enqueued")) return;
+    for (const job of records) {
+      if (job.outcome !== "duplicate" && job.outcome !== "throttled")
+        this.events.emit("job:enqueued", { job });
+    }
   }
 
   /** A worker bound to this app's store, clock and events. Call `start()` on it. */
   worker(options: WorkerOptions): Worker {
     this.#assertOpen();
     const worker = new Worker(
-      { store: this.store, clock: this.clock, events: this.events, onSignalStop: () => this.close() },
+      {
+        store: this.store,
+        clock: this.clock,
+        events: this.events,
+        onSignalStop: () => this.close(),
+        retention: this.#retention,
+      },
       options,
     );
     this.#workers.add(worker);
@@ -194,6 +315,15 @@ export class Conveyor {
   retryJob(id: string): Promise<JobRecord> {
     this.#assertOpen();
     return this.store.jobRetry({ id: String(id), now: this.clock.now() });
+  }
+
+  /**
+   * Runs a scheduled (delayed) or retryable job now instead of at its run time. An available job is returned
+   * unchanged; a running or finished one throws InvalidStateTransitionError (use `retryJob` for finished ones).
+   */
+  promoteJob(id: string): Promise<JobRecord> {
+    this.#assertOpen();
+    return this.store.jobPromote({ id: String(id), now: this.clock.now() });
   }
 
   /** Cancels a waiting job at once, or asks the worker running it to abort it. */
@@ -251,10 +381,126 @@ export class Conveyor {
     return this.store.jobTypeList();
   }
 
+  /**
+   * Creates or replaces the schedule `id` (a stable name: same characters as job names): from now on, a
+   * running scheduler enqueues one `job` with `data` per tick of `spec`, `{ cron, tz? }` (5 fields, or 6 with
+   * seconds; tz an IANA zone, default UTC) or `{ everyMs }`. Safe to call at every start: a schedule whose spec
+   * did not change keeps its next run. Invalid cron expressions, time zones, data and options throw
+   * OptionsError (or ValidationError) and store nothing. A job name must be registered unless `force`.
+   *
+   * ```ts
+   * await app.schedule("nightly", { cron: "0 3 * * *", tz: "Asia/Seoul" }, analyse, { fileId: "all" });
+   * ```
+   */
+  async schedule<J extends AnyJobDefinition>(
+    id: string,
+    spec: ScheduleSpecInput,
+    job: J | string,
+    data: JobInput<J>,
+    options: ScheduleOptions = {},
+  ): Promise<ScheduleRecord> {
+    this.#assertOpen();
+    assertName(id, "schedule id");
+    const parsed = parseScheduleSpec(spec, "schedule spec");
+    if (typeof options !== "object" || options === null) {
+      throw new OptionsError("schedule options must be an object");
+    }
+    const { catchUp, ...rest } = options;
+    for (const field of NOT_FOR_SCHEDULES) {
+      if ((rest as Record<string, unknown>)[field] !== undefined) {
+        throw new OptionsError(
+          `schedule options.${field} does not apply to schedules: each job runs at its tick`,
+        );
+      }
+    }
+    const policy = parseCatchUp(catchUp, "schedule options.catchUp");
+    const def = await this.#resolve(job, rest.force ?? false);
+    const p = await this.#prepare(def, data, rest, "schedule options.");
+    const { schedule } = await this.store.scheduleUpsert({
+      id,
+      jobName: p.name,
+      queue: p.queue,
+      data: p.data,
+      options: {
+        priority: p.priority,
+        lifo: p.lifo,
+        maxAttempts: p.maxAttempts,
+        maxStalls: p.maxStalls,
+        timeoutMs: p.timeoutMs,
+        meta: p.meta,
+      },
+      spec: parsed,
+      catchUp: policy,
+      nextRunAt: nextTick(parsed, p.now),
+      now: p.now,
+    });
+    this.#wakeSchedulers();
+    return schedule;
+  }
+
+  /** Deletes a schedule (the jobs it enqueued stay); false if there was none. */
+  unschedule(id: string): Promise<boolean> {
+    this.#assertOpen();
+    return this.store.scheduleDelete({ id: String(id) });
+  }
+
+  /** Stops a schedule from firing until resumed. Throws ScheduleNotFoundError. */
+  async pauseSchedule(id: string): Promise<ScheduleRecord> {
+    this.#assertOpen();
+    const schedule = await this.store.schedulePause({ id: String(id), now: this.clock.now() });
+    if (schedule === null) throw new ScheduleNotFoundError(String(id));
+    return schedule;
+  }
+
+  /** Resumes a paused schedule from its next tick after now (ticks missed while paused are not caught up). */
+  async resumeSchedule(id: string): Promise<ScheduleRecord> {
+    this.#assertOpen();
+    const found = await this.store.scheduleGet({ id: String(id) });
+    if (found === null) throw new ScheduleNotFoundError(String(id));
+    if (!found.paused) return found;
+    const now = this.clock.now();
+    const schedule = await this.store.scheduleResume({
+      id: found.id,
+      nextRunAt: nextTick(found.spec, now),
+      now,
+    });
+    if (schedule === null) throw new ScheduleNotFoundError(String(id));
+    this.#wakeSchedulers();
+    return schedule;
+  }
+
+  getSchedule(id: string): Promise<ScheduleRecord | null> {
+    this.#assertOpen();
+    return this.store.scheduleGet({ id: String(id) });
+  }
+
+  /** Every schedule, by id. */
+  listSchedules(): Promise<ScheduleRecord[]> {
+    this.#assertOpen();
+    return this.store.scheduleList();
+  }
+
+  /**
+   * A scheduler bound to this app's store, clock and events: call `start()` on it. Workers do not run one by
+   * themselves. Run as many as you like (one per process is typical): each tick is enqueued exactly once.
+   * Closing the app stops it.
+   */
+  scheduler(options: SchedulerOptions = {}): Scheduler {
+    this.#assertOpen();
+    const scheduler = new Scheduler({ store: this.store, clock: this.clock, events: this.events }, options);
+    this.#schedulers.add(scheduler);
+    return scheduler;
+  }
+
+  #wakeSchedulers(): void {
+    for (const scheduler of this.#schedulers) scheduler.wake();
+  }
+
   /** Stops this app's workers gracefully, then closes the store if the app opened it. Idempotent. */
   async close(options: { graceMs?: number } = {}): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    await Promise.all([...this.#schedulers].map((s) => s.stop()));
     await Promise.all([...this.#workers].map((w) => w.stop(options)));
     if (this.#ownsStore) await this.store.close();
   }
@@ -300,12 +546,35 @@ export class Conveyor {
     prefix: string,
     index?: number,
   ): Promise<JobInsertParams> {
+    this.#checkOptions(options, prefix);
+    const value = def.schema ? await validateData(def.name, def.schema, data) : data;
+    return this.#build(def, value, options, prefix, index);
+  }
+
+  /** Validates enqueue options that do not depend on the data (OptionsError naming `prefix` + field). */
+  #checkOptions(options: EnqueueByNameOptions, prefix: string): void {
     if (typeof options !== "object" || options === null)
       throw new OptionsError(`${prefix.slice(0, -1)} must be an object`);
     validateJobTypeOptions(options, prefix);
     assertInt(options.attempts, `${prefix}attempts`, 1, 1_000);
     assertInt(options.delayMs, `${prefix}delayMs`, 0);
-    const value = def.schema ? await validateData(def.name, def.schema, data) : data;
+    const { dedupe } = parseDedupe(options.key, options.dedupe, prefix);
+    if (dedupe?.policy === "debounce" && (options.delayMs !== undefined || options.runAt !== undefined)) {
+      throw new OptionsError(
+        `${prefix}dedupe debounce sets the run time itself (now + windowMs): drop ${prefix}delayMs and runAt`,
+      );
+    }
+  }
+
+  /** Insert params from validated data and options (synchronous: also used inside app transactions). */
+  #build(
+    def: AnyJobDefinition | NamedJob,
+    value: unknown,
+    options: EnqueueByNameOptions,
+    prefix: string,
+    index?: number,
+  ): JobInsertParams {
+    const { key, dedupe } = parseDedupe(options.key, options.dedupe, prefix);
     const now = this.clock.now();
     let runAt = now;
     if (options.runAt !== undefined) {
@@ -334,6 +603,7 @@ export class Conveyor {
       timeoutMs: options.timeoutMs ?? full.timeoutMs ?? null,
       meta: options.meta ?? {},
       now,
+      ...(key !== null ? { key, ...(dedupe ? { dedupe } : {}) } : {}),
     };
   }
 

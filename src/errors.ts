@@ -12,6 +12,7 @@ export type ErrorCode =
   | "ERR_JOB_NOT_FOUND"
   | "ERR_NOT_SUPPORTED"
   | "ERR_PAYLOAD_TOO_LARGE"
+  | "ERR_SCHEDULE_NOT_FOUND"
   | "ERR_STORE_UNAVAILABLE"
   | "ERR_UNKNOWN_JOB"
   | "ERR_UNKNOWN_STORE";
@@ -72,6 +73,15 @@ export class JobNotFoundError extends ConveyorError {
   constructor(jobId: string) {
     super("ERR_JOB_NOT_FOUND", `job ${jobId} not found`);
     this.jobId = jobId;
+  }
+}
+
+/** A schedule id that the store does not hold. */
+export class ScheduleNotFoundError extends ConveyorError {
+  readonly scheduleId: string;
+  constructor(scheduleId: string) {
+    super("ERR_SCHEDULE_NOT_FOUND", `schedule "${scheduleId}" not found`);
+    this.scheduleId = scheduleId;
   }
 }
 

@@ -30,6 +30,12 @@ export interface ConveyorEvents {
   "worker:stopped": { workerId: string; released: number };
   /** A store or internal error the worker survived (it backs off and retries). */
   "worker:error": { workerId: string; error: Error };
+  /** A scheduler enqueued the jobs of a schedule's due ticks (`ticks` may be empty: catch-up dropped them). */
+  "schedule:fired": { scheduleId: string; schedulerId: string; ticks: number[]; jobs: JobRecord[] };
+  "scheduler:started": { schedulerId: string };
+  "scheduler:stopped": { schedulerId: string };
+  /** A store error the scheduler survived (it backs off and looks again). */
+  "scheduler:error": { schedulerId: string; error: Error };
 }
 
 export type ConveyorEventName = keyof ConveyorEvents;

@@ -8,6 +8,7 @@ export {
   type ConveyorOptions,
   type EnqueueByNameOptions,
   type EnqueueOptions,
+  type SqliteConnection,
 } from "./conveyor.js";
 export {
   ClosedError,
@@ -19,6 +20,7 @@ export {
   NotSupportedError,
   OptionsError,
   PayloadTooLargeError,
+  ScheduleNotFoundError,
   StoreUnavailableError,
   UnknownJobError,
   UnknownStoreError,
@@ -30,6 +32,7 @@ export type { ExecutionRequest, Executor } from "./executor/executor.js";
 export { InlineExecutor } from "./executor/inline.js";
 export { JobCancelledError, JobTimeoutError, LeaseLostError, ShutdownError } from "./job/attempt-errors.js";
 export { type BackoffOption, backoffDelay, type RetryOptions } from "./job/backoff.js";
+export { type DedupeOption, type EnqueuedJob, type EnqueueOutcome, MAX_KEY_LENGTH } from "./job/dedupe.js";
 export {
   type AnyJobDefinition,
   type DefineJobOptions,
@@ -42,11 +45,28 @@ export {
 } from "./job/define.js";
 export { cancel, discard, type HandlerOutcome, snooze } from "./job/outcome.js";
 export { FINAL_STATES, isJobState, JOB_STATES, type JobState, TRANSITIONS } from "./job/states.js";
+export {
+  DEFAULT_RETENTION,
+  type RetentionOptions,
+  type RetentionRule,
+} from "./maintenance/pruner.js";
+export {
+  CATCH_UP_MAX,
+  type CatchUpInput,
+  DEFAULT_CATCH_UP,
+  SCHEDULE_SKIP_GRACE_MS,
+} from "./scheduler/catch-up.js";
+export type { ScheduleOptions } from "./scheduler/options.js";
+export { parseScheduleSpec, type ScheduleSpecInput } from "./scheduler/schedule-spec.js";
+export { Scheduler, type SchedulerOptions } from "./scheduler/scheduler.js";
 export { MemoryStore } from "./store/memory/memory-store.js";
 export { type OpenStoreOptions, openStore } from "./store/open.js";
 export type {
   AttemptError,
   AttemptErrorKind,
+  CatchUpPolicy,
+  DedupeSpec,
+  InsertOutcome,
   JobCounts,
   JobListParams,
   JobListResult,
@@ -55,6 +75,9 @@ export type {
   JobTypeInfo,
   LogLevel,
   QueueInfo,
+  ScheduleJobOptions,
+  ScheduleRecord,
+  ScheduleSpec,
   Store,
   StoreCapabilities,
 } from "./store/store.js";

@@ -83,7 +83,8 @@ describe.skipIf(!existsSync(main))("the built conveyor CLI", () => {
     expect(r.stdout).toMatch(
       /discarded \(failed for good\): 2\n( {2}#\d+ sync-crm: after 2 attempts: CRM rejected .*\n){2}/,
     );
-    expect(r.stdout).toContain(`conveyor jobs ls --store ${store}`);
+    // Run from a checkout (no `conveyor` on the PATH), it prints commands that work from here.
+    expect(r.stdout).toContain(`node dist/cli/main.js jobs ls --store ${store}`);
 
     // The file it names holds the jobs, as the printed commands show.
     const ls = await conveyor(["jobs", "ls", "--state", "discarded", "--json", "--store", String(store)]);

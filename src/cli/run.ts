@@ -5,6 +5,7 @@ import { registerDemo } from "./commands/demo.js";
 import { registerEnqueue } from "./commands/enqueue.js";
 import { registerJobs } from "./commands/jobs.js";
 import { registerQueues } from "./commands/queues.js";
+import { registerSchedules } from "./commands/schedules.js";
 import { registerWorker } from "./commands/worker.js";
 import { type CliIO, println, UsageError } from "./io.js";
 
@@ -71,6 +72,7 @@ export function buildProgram(ctx: CommandContext): Command {
   registerEnqueue(program, ctx);
   registerJobs(program, ctx);
   registerQueues(program, ctx);
+  registerSchedules(program, ctx);
   return program;
 }
 

@@ -22,8 +22,12 @@ export interface Migration {
  * - Partial indexes keep each hot query on the rows it needs only: claim order of available jobs per queue,
  *   due scheduled/retryable jobs (globally, and per queue for `jobNextRunAt`), leases of running jobs, and
  *   finish time of final jobs (pruning). Finished jobs are in none of the hot indexes.
+ * - `jobs_key`: dedupe keys, every state (throttle looks at finished jobs too). Partial on `key IS NOT NULL`
+ *   and free of `state`, so unkeyed jobs never enter it and no state change ever touches it.
  * - `job_logs`: log lines, appended without rewriting the job row; deleted with their job.
  * - `queues`: per-queue flags (paused). `job_types`: names registered by workers.
+ * - `schedules`: one row per schedule; `spec`, `catch_up`, `options` and `data` as JSON text; a fire is a
+ *   compare-and-set on `next_run_at`. `schedules_due` holds unpaused schedules with a next run.
  */
 export const MIGRATIONS: readonly Migration[] = [
   {
@@ -56,13 +60,15 @@ CREATE TABLE jobs (
   errors TEXT NOT NULL DEFAULT '[]',
   result TEXT,
   progress TEXT,
-  meta TEXT NOT NULL DEFAULT '{}'
+  meta TEXT NOT NULL DEFAULT '{}',
+  key TEXT
 );
 CREATE INDEX jobs_claim ON jobs (queue, priority, lifo_key DESC, run_at, id) WHERE state = 'available';
 CREATE INDEX jobs_due ON jobs (run_at) WHERE state IN ('scheduled', 'retryable');
 CREATE INDEX jobs_due_queue ON jobs (queue, state, run_at) WHERE state IN ('scheduled', 'retryable');
 CREATE INDEX jobs_running ON jobs (queue, lease_expires_at) WHERE state = 'running';
 CREATE INDEX jobs_finished ON jobs (queue, state, finished_at) WHERE state IN ('completed', 'cancelled', 'discarded');
+CREATE INDEX jobs_key ON jobs (key, id) WHERE key IS NOT NULL;
 
 CREATE TABLE job_logs (
   id INTEGER PRIMARY KEY,
@@ -85,6 +91,22 @@ CREATE TABLE job_types (
   defaults TEXT NOT NULL DEFAULT '{}',
   seen_at INTEGER NOT NULL
 ) WITHOUT ROWID;
+
+CREATE TABLE schedules (
+  id TEXT PRIMARY KEY,
+  job_name TEXT NOT NULL,
+  queue TEXT NOT NULL,
+  data TEXT,
+  options TEXT NOT NULL,
+  spec TEXT NOT NULL,
+  catch_up TEXT NOT NULL,
+  paused INTEGER NOT NULL DEFAULT 0,
+  next_run_at INTEGER,
+  last_tick_at INTEGER,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX schedules_due ON schedules (next_run_at) WHERE paused = 0 AND next_run_at IS NOT NULL;
 `,
   },
 ];

@@ -12,6 +12,8 @@ import {
 import { FINAL_STATES, JOB_STATES, type JobState } from "../job/states.js";
 import type {
   AttemptError,
+  DedupeSpec,
+  InsertOutcome,
   JobClaimParams,
   JobCounts,
   JobFinishManyParams,
@@ -34,6 +36,11 @@ import type {
   JobTypeInfo,
   JobTypeRegistration,
   QueueInfo,
+  ScheduleFireParams,
+  ScheduleFireResult,
+  ScheduleRecord,
+  ScheduleUpsertParams,
+  ScheduleUpsertResult,
   Store,
   StoreCapabilities,
   Unwatch,
@@ -41,6 +48,7 @@ import type {
 import { fromJsonColumn, toJsonColumn, toJsonText } from "./json.js";
 import { LATEST_VERSION, MIGRATIONS, type MigrationStatus } from "./migrations.js";
 import { NotifyFile } from "./notify-file.js";
+import { SqliteSchedules } from "./sqlite-schedules.js";
 
 /**
  * How hard each commit is pushed to disk (`PRAGMA synchronous`, in WAL mode):
@@ -96,6 +104,7 @@ type JobRow = [
   result: string | null,
   progress: string | null,
   meta: string,
+  key: string | null,
 ];
 
 /** Claim-order fields: id, priority, lifo_key, run_at (raw mode). */
@@ -142,7 +151,7 @@ interface PreparedUpdate {
 const JOB_COLUMNS =
   "id, name, queue, state, data, priority, lifo, lifo_key, attempt, max_attempts, stalls, max_stalls, run_at, " +
   "created_at, attempted_at, finished_at, lease_owner, lease_token, lease_expires_at, cancel_requested, " +
-  "timeout_ms, errors, result, progress, meta";
+  "timeout_ms, errors, result, progress, meta, key";
 
 /** Clears the lease and stores the final progress when given; the common tail of every outcome. */
 const END_LEASE =
@@ -160,15 +169,169 @@ const COUNT_BY_STATE =
   "UNION ALL SELECT queue, state, COUNT(*) FROM jobs WHERE state IN ('completed', 'cancelled', 'discarded') " +
   "GROUP BY queue, state";
 
-function prepareStatements(db: Database.Database) {
+/**
+ * The statements of an insert with dedupe. Prepared on the store's connection, and on an app's own connection
+ * for {@link SqliteStore.insertWithConnection}.
+ */
+function prepareInsertStatements(db: Database.Database) {
   const p = db.prepare.bind(db);
   return {
     insert: p(
       "INSERT INTO jobs (name, queue, state, data, priority, lifo, max_attempts, max_stalls, run_at, created_at, " +
-        "timeout_ms, meta) VALUES (@name, @queue, @state, @data, @priority, @lifo, @maxAttempts, @maxStalls, " +
-        "@runAt, @now, @timeoutMs, @meta)",
+        "timeout_ms, meta, key) VALUES (@name, @queue, @state, @data, @priority, @lifo, @maxAttempts, " +
+        "@maxStalls, @runAt, @now, @timeoutMs, @meta, @key)",
     ),
     setLifoKey: p("UPDATE jobs SET lifo_key = id WHERE id = ?"),
+    // The dedupe look-ups read the partial index jobs_key (key, id), newest first.
+    keyLive: p(
+      "SELECT id FROM jobs WHERE key = ? AND state IN ('scheduled', 'available', 'retryable', 'running') " +
+        "ORDER BY id DESC LIMIT 1",
+    ).pluck(),
+    keyPending: p(
+      "SELECT id FROM jobs WHERE key = ? AND state IN ('scheduled', 'available', 'retryable') " +
+        "ORDER BY id DESC LIMIT 1",
+    ).pluck(),
+    keyRecent: p("SELECT id FROM jobs WHERE key = ? AND created_at > ? ORDER BY id DESC LIMIT 1").pluck(),
+    keyReplace: p("UPDATE jobs SET data = @data, meta = @meta WHERE id = @id"),
+    keyDebounce: p(
+      "UPDATE jobs SET data = @data, meta = @meta, run_at = @runAt, state = @state WHERE id = @id RETURNING queue",
+    ).pluck(),
+    getJob: p(`SELECT ${JOB_COLUMNS} FROM jobs WHERE id = ?`).raw(),
+    jobLogs: p("SELECT job_id, at, attempt, level, message FROM job_logs WHERE job_id = ? ORDER BY id"),
+  };
+}
+
+type InsertStatements = ReturnType<typeof prepareInsertStatements>;
+
+/** A job to insert, serialised, with its state and run time decided (debounce sets its own run time). */
+interface InsertRow {
+  name: string;
+  queue: string;
+  state: JobState;
+  data: string | null;
+  priority: number;
+  lifo: number;
+  maxAttempts: number;
+  maxStalls: number;
+  runAt: number;
+  now: number;
+  timeoutMs: number | null;
+  meta: string;
+  key: string | null;
+  dedupe: DedupeSpec | null;
+}
+
+/** Serialises insert params; throws OptionsError (before anything is written) for values JSON cannot hold. */
+function toInsertRow(job: JobInsertParams): InsertRow {
+  const key = job.key ?? null;
+  const dedupe = key === null ? null : (job.dedupe ?? { policy: "reject" });
+  const runAt = dedupe?.policy === "debounce" ? job.now + dedupe.windowMs : job.runAt;
+  return {
+    name: job.name,
+    queue: job.queue,
+    state: runAt > job.now ? "scheduled" : "available",
+    data: toJsonColumn(job.data, `data of job "${job.name}"`),
+    priority: job.priority,
+    lifo: job.lifo ? 1 : 0,
+    maxAttempts: job.maxAttempts,
+    maxStalls: job.maxStalls,
+    runAt,
+    now: job.now,
+    timeoutMs: job.timeoutMs,
+    meta: toJsonText(job.meta ?? {}, `meta of job "${job.name}"`, "{}"),
+    key,
+    dedupe,
+  };
+}
+
+/** What {@link insertRowsIn} did with one row: a new id, or an existing job it returned or changed. */
+type RowResult = number | { job: JobRecord; outcome: InsertOutcome; changedQueue: string | null };
+
+/**
+ * Inserts rows in order inside the caller's transaction, applying each keyed row's dedupe policy first (so a
+ * row sees the rows before it). Existing jobs are read back inside the same transaction.
+ */
+function insertRowsIn(s: InsertStatements, rows: readonly InsertRow[]): RowResult[] {
+  const read = (id: number): JobRecord => {
+    const logs = (s.jobLogs.all(id) as LogRow[]).map(toLog);
+    return toRecord(s.getJob.get(id) as JobRow, logs);
+  };
+  return rows.map((row): RowResult => {
+    const { key, dedupe } = row;
+    if (key !== null && dedupe !== null) {
+      switch (dedupe.policy) {
+        case "reject": {
+          const id = s.keyLive.get(key) as number | undefined;
+          if (id !== undefined) return { job: read(id), outcome: "duplicate", changedQueue: null };
+          break;
+        }
+        case "throttle": {
+          const id = s.keyRecent.get(key, row.now - dedupe.windowMs) as number | undefined;
+          if (id !== undefined) return { job: read(id), outcome: "throttled", changedQueue: null };
+          break;
+        }
+        case "replace": {
+          const id = s.keyPending.get(key) as number | undefined;
+          if (id === undefined) break;
+          s.keyReplace.run({ id, data: row.data, meta: row.meta });
+          return { job: read(id), outcome: "replaced", changedQueue: null };
+        }
+        case "debounce": {
+          const id = s.keyPending.get(key) as number | undefined;
+          if (id === undefined) break;
+          const queue = s.keyDebounce.get({
+            id,
+            data: row.data,
+            meta: row.meta,
+            runAt: row.runAt,
+            state: row.state,
+          }) as string;
+          return { job: read(id), outcome: "debounced", changedQueue: queue };
+        }
+      }
+    }
+    const id = Number(s.insert.run(row).lastInsertRowid);
+    if (row.lifo) s.setLifoKey.run(id);
+    return id;
+  });
+}
+
+/** The record of a row just inserted, built without reading it back. */
+function insertedRecord(id: number, row: InsertRow): JobRecord {
+  return {
+    id: String(id),
+    name: row.name,
+    queue: row.queue,
+    state: row.state,
+    data: fromJsonColumn(row.data),
+    priority: row.priority,
+    lifo: row.lifo === 1,
+    attempt: 0,
+    maxAttempts: row.maxAttempts,
+    stalls: 0,
+    maxStalls: row.maxStalls,
+    runAt: row.runAt,
+    createdAt: row.now,
+    attemptedAt: null,
+    finishedAt: null,
+    leaseOwner: null,
+    leaseToken: null,
+    leaseExpiresAt: null,
+    cancelRequested: false,
+    timeoutMs: row.timeoutMs,
+    errors: [],
+    result: null,
+    progress: null,
+    logs: [],
+    meta: row.meta === "{}" ? {} : (JSON.parse(row.meta) as Record<string, unknown>),
+    key: row.key,
+  };
+}
+
+function prepareStatements(db: Database.Database) {
+  const p = db.prepare.bind(db);
+  return {
+    ...prepareInsertStatements(db),
     stage: p(`UPDATE jobs SET state = 'available' WHERE ${DUE_STATES} AND run_at <= ?`),
     pausedQueues: p("SELECT name FROM queues WHERE paused = 1").pluck(),
     claimCandidates: p(
@@ -254,6 +417,23 @@ function prepareStatements(db: Database.Database) {
     cancelWaiting: p(`UPDATE jobs SET state = 'cancelled', finished_at = @now WHERE id = @id`),
     requestCancel: p("UPDATE jobs SET cancel_requested = 1 WHERE id = ? AND state = 'running'"),
     delete: p("DELETE FROM jobs WHERE id = ?"),
+    insertedStill: p("SELECT 1 FROM jobs WHERE id = ? AND name = ? AND created_at = ?").pluck(),
+    promote: p("UPDATE jobs SET state = 'available', run_at = @now WHERE id = @id"),
+    // Count retention: the newest job past `keep` (the first one to delete), then everything at or after it.
+    pruneEdge: p(
+      `SELECT finished_at, id FROM jobs WHERE ${FINAL_SQL} AND state = @state ` +
+        "ORDER BY finished_at DESC, id DESC LIMIT 1 OFFSET @keep",
+    ).raw(),
+    pruneEdgeQueue: p(
+      `SELECT finished_at, id FROM jobs WHERE ${FINAL_SQL} AND queue = @queue AND state = @state ` +
+        "ORDER BY finished_at DESC, id DESC LIMIT 1 OFFSET @keep",
+    ).raw(),
+    pruneFinalQueues: p(`SELECT DISTINCT queue FROM jobs WHERE ${FINAL_SQL} AND state = ?`).pluck(),
+    pruneBeyond: p(
+      `DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE ${FINAL_SQL} AND state = @state ` +
+        "AND (@queue IS NULL OR queue = @queue) AND (finished_at < @at OR (finished_at = @at AND id <= @id)) " +
+        "ORDER BY finished_at, id LIMIT @limit)",
+    ),
     prune: p(
       "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE " +
         `${FINAL_SQL} AND state IN (SELECT value FROM json_each(@states)) AND finished_at < @before ` +
@@ -315,6 +495,7 @@ function toRecord(row: JobRow, logs: JobLogEntry[]): JobRecord {
     progress: fromJsonColumn(row[23]),
     logs,
     meta: meta === "{}" ? {} : (JSON.parse(meta) as Record<string, unknown>),
+    key: row[25],
   };
 }
 
@@ -398,6 +579,7 @@ export class SqliteStore implements Store {
   #hintQueues = new Set<string>();
   #hintAll = false;
   #hintScheduled = false;
+  readonly #schedules: SqliteSchedules;
 
   /** @internal Use {@link openSqliteStore}. */
   constructor(db: Database.Database, path: string, durability: SqliteDurability, busyTimeoutMs: number) {
@@ -409,6 +591,12 @@ export class SqliteStore implements Store {
     const transaction = db.transaction((fn: () => unknown) => fn());
     this.#tx = (fn) => transaction.immediate(fn);
     this.#notify = new NotifyFile(`${path}-notify`);
+    this.#schedules = new SqliteSchedules(db, {
+      write: (fn) => this.#write(fn),
+      run: (fn) => this.#run(fn),
+      getJob: (id) => this.#getIn(id),
+      hint: (queues) => this.#hint(queues),
+    });
   }
 
   /** Runs `fn` on the open database, mapping SQLite errors; throws ClosedError once closed. */
@@ -482,69 +670,101 @@ export class SqliteStore implements Store {
     return result!;
   }
 
-  /** All in one transaction: either every job is stored (ids increasing in array order) or none. */
+  /**
+   * All in one transaction: either every job is stored (ids increasing in array order) or none. Keyed jobs
+   * apply their dedupe policy inside that transaction, so the check and the write are atomic.
+   */
   async jobInsertMany(params: JobInsertManyParams): Promise<JobInsertResult[]> {
     if (this.#db === null) throw new ClosedError("sqlite store");
     if (params.jobs.length === 0) return [];
     // Serialise everything first: a value that is not JSON throws before anything is written.
-    const rows = params.jobs.map((job) => ({
-      name: job.name,
-      queue: job.queue,
-      state: (job.runAt > job.now ? "scheduled" : "available") as JobState,
-      data: toJsonColumn(job.data, `data of job "${job.name}"`),
-      priority: job.priority,
-      lifo: job.lifo ? 1 : 0,
-      maxAttempts: job.maxAttempts,
-      maxStalls: job.maxStalls,
-      runAt: job.runAt,
-      now: job.now,
-      timeoutMs: job.timeoutMs,
-      meta: toJsonText(job.meta ?? {}, `meta of job "${job.name}"`, "{}"),
-    }));
+    const rows = params.jobs.map(toInsertRow);
     const s = this.#s;
-    const ids = await this.#write(() =>
-      rows.map((row) => {
-        const id = Number(s.insert.run(row).lastInsertRowid);
-        if (row.lifo) s.setLifoKey.run(id);
-        return id;
-      }),
-    );
-    const queues = new Set<string>();
-    const results = rows.map((row, i): JobInsertResult => {
-      queues.add(row.queue);
-      return {
-        job: {
-          id: String(ids[i]),
-          name: row.name,
-          queue: row.queue,
-          state: row.state,
-          data: fromJsonColumn(row.data),
-          priority: row.priority,
-          lifo: row.lifo === 1,
-          attempt: 0,
-          maxAttempts: row.maxAttempts,
-          stalls: 0,
-          maxStalls: row.maxStalls,
-          runAt: row.runAt,
-          createdAt: row.now,
-          attemptedAt: null,
-          finishedAt: null,
-          leaseOwner: null,
-          leaseToken: null,
-          leaseExpiresAt: null,
-          cancelRequested: false,
-          timeoutMs: row.timeoutMs,
-          errors: [],
-          result: null,
-          progress: null,
-          logs: [],
-          meta: row.meta === "{}" ? {} : (JSON.parse(row.meta) as Record<string, unknown>),
-        },
-      };
-    });
-    this.#hint(queues);
+    const done = await this.#write(() => insertRowsIn(s, rows));
+    const { results, queues } = this.#insertResults(rows, done);
+    if (queues.size > 0) this.#hint(queues);
     return results;
   }
+
+  /** Turns {@link insertRowsIn}'s answers into results, with the queues whose watchers should look again. */
+  #insertResults(rows: InsertRow[], done: RowResult[]): { results: JobInsertResult[]; queues: Set<string> } {
+    const queues = new Set<string>();
+    const results = rows.map((row, i): JobInsertResult => {
+      const r = done[i]!;
+      if (typeof r === "number") {
+        queues.add(row.queue);
+        return { job: insertedRecord(r, row), outcome: "inserted" };
+      }
+      if (r.changedQueue !== null) queues.add(r.changedQueue);
+      return { job: r.job, outcome: r.outcome };
+    });
+    return { results, queues };
+  }
+
+  /**
+   * Transactional enqueue: inserts jobs (with their dedupe policies) synchronously through `db`, the app's own
+   * better-sqlite3 connection to this store's database file, inside whatever transaction the app has open on
+   * it, so the jobs exist only if the app's transaction commits. Watchers here and in other processes are woken
+   * once the app's transaction has ended (checked after the current call stack, then every 5 ms; a rolled back
+   * insert makes a spurious, harmless wake-up). `onCommitted` is called then with the ids of the inserted jobs
+   * that are in the database. Throws OptionsError when `db` is not open on this store's file.
+   */
+  insertWithConnection(
+    db: Database.Database,
+    jobs: JobInsertParams[],
+    onCommitted?: (ids: string[]) => void,
+  ): JobInsertResult[] {
+    if (this.#db === null) throw new ClosedError("sqlite store");
+    if (typeof db?.prepare !== "function" || !db.open) {
+      throw new OptionsError("transactional enqueue: db must be an open better-sqlite3 Database");
+    }
+    if (db.memory || resolve(db.name) !== this.path) {
+      throw new OptionsError(
+        `transactional enqueue: db must be a connection to the store's database file ${this.path}, ` +
+          `got ${db.memory ? "an in-memory database" : db.name}`,
+      );
+    }
+    if (jobs.length === 0) return [];
+    const rows = jobs.map(toInsertRow);
+    let statements = this.#appStatements.get(db);
+    let done: RowResult[];
+    try {
+      if (statements === undefined) {
+        statements = prepareInsertStatements(db);
+        this.#appStatements.set(db, statements);
+      }
+      const s = statements;
+      done = db.inTransaction
+        ? insertRowsIn(s, rows)
+        : db.transaction(() => insertRowsIn(s, rows)).immediate();
+    } catch (error) {
+      throw mapError(error, this.path);
+    }
+    const { results, queues } = this.#insertResults(rows, done);
+    const inserted = results.filter((r) => r.outcome === "inserted").map((r) => r.job);
+    const settle = (tries: number): void => {
+      if (this.#db === null) return;
+      if (db.open && db.inTransaction && tries < 12_000) {
+        setTimeout(() => settle(tries + 1), 5).unref();
+        return;
+      }
+      if (queues.size > 0) this.#hint(queues);
+      if (onCommitted === undefined) return;
+      let committed: string[] = [];
+      try {
+        committed = inserted
+          .filter((job) => this.#s.insertedStill.get(Number(job.id), job.name, job.createdAt) !== undefined)
+          .map((job) => job.id);
+      } catch {
+        // the store closed meanwhile
+      }
+      onCommitted(committed);
+    };
+    setImmediate(() => settle(0));
+    return results;
+  }
+
+  readonly #appStatements = new WeakMap<Database.Database, InsertStatements>();
 
   /** One IMMEDIATE transaction: stage due jobs, pick ids in claim order per queue, lease them (`logs: []`). */
   async jobClaim(params: JobClaimParams): Promise<JobRecord[]> {
@@ -926,6 +1146,24 @@ export class SqliteStore implements Store {
     });
   }
 
+  async jobPromote(params: { id: string; now: number }): Promise<JobRecord> {
+    let queue: string | null = null;
+    const job = await this.#write(() => {
+      const id = rowId(params.id);
+      const row = id === null ? undefined : (this.#s.stateOf.get(id) as { state: JobState; queue: string });
+      if (id === null || row === undefined) throw new JobNotFoundError(params.id);
+      if (row.state === "scheduled" || row.state === "retryable") {
+        this.#s.promote.run({ id, now: params.now });
+        queue = row.queue;
+      } else if (row.state !== "available") {
+        throw new InvalidStateTransitionError(params.id, row.state, "promote");
+      }
+      return this.#getIn(params.id)!;
+    });
+    if (queue !== null) this.#hint([queue]);
+    return job;
+  }
+
   async jobDelete(params: { id: string }): Promise<boolean> {
     return this.#write(() => {
       const id = rowId(params.id);
@@ -937,21 +1175,46 @@ export class SqliteStore implements Store {
     });
   }
 
-  /** Deletes up to `limit` final jobs (with their logs); non-final states in `states` are ignored. */
+  /**
+   * Deletes up to `limit` final jobs (with their logs) by age, then by count; non-final states in `states` are
+   * ignored. Counting costs a scan of the kept jobs of each state (an index walk per queue with `perQueue`).
+   */
   async jobPrune(params: JobPruneParams): Promise<number> {
     const states = (params.states ?? FINAL_STATES).filter((state) => FINAL_STATES.includes(state));
-    if (!(params.limit > 0) || states.length === 0) {
+    const { finishedBefore, keepLast, limit } = params;
+    if (!(limit > 0) || states.length === 0 || (finishedBefore === undefined && keepLast === undefined)) {
       this.#run(() => undefined);
       return 0;
     }
-    return this.#write(
-      () =>
-        this.#s.prune.run({
-          states: JSON.stringify(states),
-          before: params.finishedBefore,
-          limit: params.limit,
-        }).changes,
-    );
+    const s = this.#s;
+    return this.#write(() => {
+      let deleted = 0;
+      if (finishedBefore !== undefined) {
+        deleted += s.prune.run({ states: JSON.stringify(states), before: finishedBefore, limit }).changes;
+      }
+      if (keepLast === undefined) return deleted;
+      const keep = Math.max(0, keepLast);
+      for (const state of states) {
+        const queues: Array<string | null> = params.perQueue
+          ? (s.pruneFinalQueues.all(state) as string[])
+          : [null];
+        for (const queue of queues) {
+          if (deleted >= limit) return deleted;
+          const edge = (
+            queue === null ? s.pruneEdge.get({ state, keep }) : s.pruneEdgeQueue.get({ state, queue, keep })
+          ) as [number, number] | undefined;
+          if (edge === undefined) continue;
+          deleted += s.pruneBeyond.run({
+            state,
+            queue,
+            at: edge[0],
+            id: edge[1],
+            limit: limit - deleted,
+          }).changes;
+        }
+      }
+      return deleted;
+    });
   }
 
   async jobTypeRegister(params: { types: JobTypeRegistration[]; now: number }): Promise<void> {
@@ -1010,6 +1273,44 @@ export class SqliteStore implements Store {
       }
       return [...queues.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     });
+  }
+
+  /** Inserts or replaces a schedule; a replaced one keeps `next_run_at` when its spec is unchanged. */
+  async scheduleUpsert(params: ScheduleUpsertParams): Promise<ScheduleUpsertResult> {
+    return this.#schedules.upsert(params);
+  }
+
+  async scheduleGet(params: { id: string }): Promise<ScheduleRecord | null> {
+    return this.#schedules.get(params.id);
+  }
+
+  async scheduleList(): Promise<ScheduleRecord[]> {
+    return this.#schedules.list();
+  }
+
+  async scheduleDelete(params: { id: string }): Promise<boolean> {
+    return this.#schedules.delete(params.id);
+  }
+
+  async schedulePause(params: { id: string; now: number }): Promise<ScheduleRecord | null> {
+    return this.#schedules.pause(params.id, params.now);
+  }
+
+  async scheduleResume(params: {
+    id: string;
+    nextRunAt: number | null;
+    now: number;
+  }): Promise<ScheduleRecord | null> {
+    return this.#schedules.resume(params.id, params.nextRunAt, params.now);
+  }
+
+  async scheduleDue(params: { now: number; limit: number }): Promise<ScheduleRecord[]> {
+    return this.#schedules.due(params.now, params.limit);
+  }
+
+  /** One IMMEDIATE transaction: the compare-and-set on `next_run_at` and the insert of the tick jobs. */
+  async scheduleFire(params: ScheduleFireParams): Promise<ScheduleFireResult> {
+    return this.#schedules.fire(params);
   }
 
   /**

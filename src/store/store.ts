@@ -97,7 +97,31 @@ export interface JobRecord {
   logs: JobLogEntry[];
   /** Free JSON metadata carried with the job (trace context, enqueue source...). */
   meta: Record<string, unknown>;
+  /** Dedupe key given at enqueue (see {@link DedupeSpec}), else null. Keys are global to the store. */
+  key: string | null;
 }
+
+/**
+ * What an insert with a `key` does when jobs with that key already exist. "Pending" means scheduled,
+ * available or retryable; when several jobs qualify, the newest (highest id) is the one acted on.
+ * - `reject`: a pending or running job with the key → nothing stored, that job returned (`duplicate`).
+ * - `replace`: a pending job with the key → its `data` and `meta` replaced, nothing else (`replaced`); when
+ *   only a running one exists (or none), a new job is inserted.
+ * - `debounce`: a pending job with the key → its `data` and `meta` replaced and `runAt = now + windowMs`
+ *   (it becomes scheduled, or available when `windowMs` is 0) (`debounced`); otherwise a new job is inserted
+ *   with `runAt = now + windowMs` (the params' own `runAt` is ignored).
+ * - `throttle`: a job with the key (any state) created after `now - windowMs` → nothing stored, the newest
+ *   such job returned (`throttled`); otherwise a new job is inserted.
+ * The check and the write are atomic per store: two concurrent inserts with one key see each other.
+ */
+export type DedupeSpec =
+  | { policy: "reject" }
+  | { policy: "replace" }
+  | { policy: "debounce"; windowMs: number }
+  | { policy: "throttle"; windowMs: number };
+
+/** What an insert did: stored a new job, or acted on an existing one (see {@link DedupeSpec}). */
+export type InsertOutcome = "inserted" | "duplicate" | "replaced" | "debounced" | "throttled";
 
 export interface JobInsertParams {
   name: string;
@@ -112,10 +136,16 @@ export interface JobInsertParams {
   timeoutMs: number | null;
   meta: Record<string, unknown>;
   now: number;
+  /** Dedupe key; absent or null: no key, always inserted. */
+  key?: string | null;
+  /** How to treat existing jobs with `key`; default `{ policy: "reject" }`. Ignored without a key. */
+  dedupe?: DedupeSpec;
 }
 
 export interface JobInsertResult {
+  /** The new job, or the existing job that the dedupe policy returned or changed. */
   job: JobRecord;
+  outcome: InsertOutcome;
 }
 
 export interface JobInsertManyParams {
@@ -268,12 +298,23 @@ export interface JobTypeInfo {
   seenAt: number;
 }
 
+/**
+ * Which final-state jobs (completed, cancelled, discarded) to delete: those matching either criterion given.
+ * At least one of `finishedBefore` and `keepLast` should be given; with neither, nothing is deleted.
+ */
 export interface JobPruneParams {
-  /** Final-state jobs (completed, cancelled, discarded) that finished before this time are deleted. */
-  finishedBefore: number;
+  /** Jobs that finished before this time are deleted. */
+  finishedBefore?: number;
+  /**
+   * Jobs beyond the newest `keepLast` of their state (by `finishedAt`, then id) are deleted: counted per state
+   * in `states`, store-wide, or per queue with `perQueue`.
+   */
+  keepLast?: number;
+  /** Count `keepLast` per queue rather than store-wide. */
+  perQueue?: boolean;
   /** Only these final states; default all three. */
   states?: JobState[];
-  /** At most this many per call. */
+  /** At most this many per call (callers loop until fewer come back); within each criterion, oldest finish first. */
   limit: number;
 }
 
@@ -294,14 +335,20 @@ export interface StoreCapabilities {
 /** Stops a `watch`. */
 export type Unwatch = () => void;
 
-export interface Store {
+export interface Store extends ScheduleStore {
   /** "memory", "sqlite", "redis". */
   readonly kind: string;
   readonly capabilities: StoreCapabilities;
 
-  /** Inserts one job: `scheduled` if `runAt > now`, else `available`. */
+  /**
+   * Inserts one job: `scheduled` if `runAt > now`, else `available`; with a `key`, the dedupe policy decides
+   * first, atomically with the insert (see {@link DedupeSpec}).
+   */
   jobInsert(params: JobInsertParams): Promise<JobInsertResult>;
-  /** Inserts many jobs atomically, in order (their ids increase in array order). */
+  /**
+   * Inserts many jobs atomically, in order (their ids increase in array order). Each keyed item sees the
+   * items before it in the same call.
+   */
   jobInsertMany(params: JobInsertManyParams): Promise<JobInsertResult[]>;
   /**
    * Stages due jobs, then leases up to `limit` available jobs from unpaused `queues` whose name is in `names`,
@@ -343,8 +390,14 @@ export interface Store {
   jobCancel(params: { id: string; now: number }): Promise<JobRecord>;
   /** Deletes a job that is not running; false if it did not exist. Throws InvalidStateTransitionError if running. */
   jobDelete(params: { id: string }): Promise<boolean>;
-  /** Deletes old final-state jobs; returns how many. */
+  /** Deletes old or excess final-state jobs (see {@link JobPruneParams}); returns how many. Idempotent. */
   jobPrune(params: JobPruneParams): Promise<number>;
+  /**
+   * Promote: a scheduled or retryable job becomes available now (`runAt = now`; attempts unchanged); an
+   * available job is returned unchanged. Throws JobNotFoundError, or InvalidStateTransitionError for a
+   * running or final job (use `jobRetry` to run a final job again).
+   */
+  jobPromote(params: { id: string; now: number }): Promise<JobRecord>;
 
   /** Records the job types a worker can run (the store remembers known job names). */
   jobTypeRegister(params: { types: JobTypeRegistration[]; now: number }): Promise<void>;
@@ -364,4 +417,145 @@ export interface Store {
 
   /** Releases connections and files. Idempotent. Later calls to other methods throw ClosedError. */
   close(): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Schedules: persisted, named cron and interval rules that enqueue jobs (see docs/guides/schedules.md).
+
+/** When a schedule ticks: a cron expression in a time zone, or a fixed interval. */
+export type ScheduleSpec =
+  | {
+      kind: "cron";
+      /** 5 fields (minute precision) or 6 (a leading seconds field); nicknames such as "@daily" too. */
+      cron: string;
+      /** IANA time zone the expression is read in, e.g. "Asia/Seoul". "UTC" when none was given. */
+      tz: string;
+    }
+  | {
+      kind: "interval";
+      /** Ticks at every multiple of `everyMs` since the Unix epoch (so every instance computes the same ticks). */
+      everyMs: number;
+    };
+
+/**
+ * What a scheduler does with ticks that fell due while no scheduler ran (downtime, a pause of the process):
+ * - `skip`: missed ticks are dropped; only the latest due tick is enqueued, and only if it is at most 60 s
+ *   late (`SCHEDULE_SKIP_GRACE_MS`).
+ * - `last`: the latest due tick is enqueued, however late; older missed ticks are dropped.
+ * - `all`: the latest `max` due ticks are enqueued, one job each, oldest first.
+ * In normal operation exactly one tick is due at a time and every policy enqueues it.
+ */
+export type CatchUpPolicy = { policy: "skip" } | { policy: "last" } | { policy: "all"; max: number };
+
+/** The options every tick job is inserted with, resolved when the schedule was defined. */
+export interface ScheduleJobOptions {
+  priority: number;
+  lifo: boolean;
+  maxAttempts: number;
+  maxStalls: number;
+  timeoutMs: number | null;
+  /** Copied into each tick job's meta, under the `schedule` and `tickAt` keys the scheduler adds. */
+  meta: Record<string, unknown>;
+}
+
+/** A schedule as the store holds it. */
+export interface ScheduleRecord {
+  /** Stable, user-chosen name (same characters as job names), unique per store. */
+  id: string;
+  /** The job type each tick enqueues. */
+  jobName: string;
+  queue: string;
+  /** JSON data of every tick job. */
+  data: unknown;
+  options: ScheduleJobOptions;
+  spec: ScheduleSpec;
+  catchUp: CatchUpPolicy;
+  /** A paused schedule is never due; resuming it sets its next run after the resume. */
+  paused: boolean;
+  /** The next tick to enqueue, or null when the spec has no tick left. */
+  nextRunAt: number | null;
+  /** The latest tick a job was enqueued for, or null. */
+  lastTickAt: number | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/**
+ * Inserts a schedule or replaces its definition. A replaced schedule keeps `createdAt`, `lastTickAt` and
+ * `paused`; it keeps its `nextRunAt` too when `spec` is unchanged (so an app that upserts its schedules at
+ * every start never postpones or repeats a tick), and takes the given `nextRunAt` when the spec changed.
+ */
+export interface ScheduleUpsertParams {
+  id: string;
+  jobName: string;
+  queue: string;
+  data: unknown;
+  options: ScheduleJobOptions;
+  spec: ScheduleSpec;
+  catchUp: CatchUpPolicy;
+  /** The first tick after `now`, computed by the caller from `spec`. */
+  nextRunAt: number | null;
+  now: number;
+}
+
+export interface ScheduleUpsertResult {
+  schedule: ScheduleRecord;
+  /** False when an existing schedule was replaced. */
+  created: boolean;
+}
+
+/** One tick to enqueue: its time and the job to insert for it. */
+export interface ScheduleTick {
+  tickAt: number;
+  job: JobInsertParams;
+}
+
+/**
+ * Fires a due schedule, atomically and only if it is unpaused and its `nextRunAt` still equals
+ * `expectNextRunAt` (compare-and-set): inserts the jobs of `ticks` later than its `lastTickAt`, sets
+ * `lastTickAt` to the latest of them (unchanged when none) and `nextRunAt` to the given one. When the
+ * compare fails nothing is written: another scheduler fired this tick first.
+ */
+export interface ScheduleFireParams {
+  id: string;
+  expectNextRunAt: number;
+  /** Ascending `tickAt`; may be empty (the catch-up policy dropped every missed tick). */
+  ticks: ScheduleTick[];
+  nextRunAt: number | null;
+  now: number;
+}
+
+export interface ScheduleFireResult {
+  /** Whether this call won the compare-and-set (and advanced the schedule). */
+  fired: boolean;
+  /** The jobs inserted, in tick order (empty when not fired). */
+  jobs: JobRecord[];
+}
+
+/** The schedule operations of a {@link Store}. */
+export interface ScheduleStore {
+  /** Inserts or replaces a schedule (see {@link ScheduleUpsertParams}); `updatedAt = now`. */
+  scheduleUpsert(params: ScheduleUpsertParams): Promise<ScheduleUpsertResult>;
+  /** The schedule, or null. */
+  scheduleGet(params: { id: string }): Promise<ScheduleRecord | null>;
+  /** Every schedule, by id (code-unit order). */
+  scheduleList(): Promise<ScheduleRecord[]>;
+  /** Deletes a schedule (jobs it enqueued stay); false if it did not exist. */
+  scheduleDelete(params: { id: string }): Promise<boolean>;
+  /** Pauses a schedule (idempotent; `updatedAt = now` when it changes); null if it does not exist. */
+  schedulePause(params: { id: string; now: number }): Promise<ScheduleRecord | null>;
+  /**
+   * Resumes a paused schedule with the given `nextRunAt` (the caller's first tick after `now`, so ticks
+   * missed while paused are not caught up); an unpaused schedule is returned unchanged. Null if it does not
+   * exist.
+   */
+  scheduleResume(params: {
+    id: string;
+    nextRunAt: number | null;
+    now: number;
+  }): Promise<ScheduleRecord | null>;
+  /** Unpaused schedules with `nextRunAt <= now`, earliest first (then by id), at most `limit`. */
+  scheduleDue(params: { now: number; limit: number }): Promise<ScheduleRecord[]>;
+  /** Fires a due schedule with compare-and-set (see {@link ScheduleFireParams}). */
+  scheduleFire(params: ScheduleFireParams): Promise<ScheduleFireResult>;
 }

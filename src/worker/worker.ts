@@ -7,6 +7,7 @@ import type { Executor } from "../executor/executor.js";
 import { InlineExecutor } from "../executor/inline.js";
 import { JobCancelledError, LeaseLostError, ShutdownError } from "../job/attempt-errors.js";
 import { type AnyJobDefinition, assertInt } from "../job/define.js";
+import { Pruner, type RetentionPolicy } from "../maintenance/pruner.js";
 import type {
   JobFinishUpdate,
   JobRecord,
@@ -64,6 +65,8 @@ export interface WorkerDeps {
   store: Store;
   /** Called after a stop caused by a signal (handleSignals), before the process exits. */
   onSignalStop?: () => Promise<void>;
+  /** The app's retention policy: the worker runs the pruner while it runs. Absent or null: no pruning. */
+  retention?: RetentionPolicy | null;
 }
 
 export interface StopOptions {
@@ -121,6 +124,7 @@ export class Worker {
   #cancelIdle: (() => void) | null = null;
   #cancelHeartbeat: (() => void) | null = null;
   #cancelRescue: (() => void) | null = null;
+  #pruner: Pruner | null = null;
   #unwatch: Unwatch | null = null;
   #stopPromise: Promise<void> | null = null;
   #idleWaiters: Array<() => void> = [];
@@ -198,6 +202,12 @@ export class Worker {
     this.#unwatch = store.watch([...this.queues], () => this.#wake());
     this.#armHeartbeat();
     this.#armRescue();
+    if (this.#deps.retention) {
+      this.#pruner = new Pruner(store, clock, this.#deps.retention, (err) =>
+        events.emit("worker:error", { workerId: this.id, error: coerceError(err) }),
+      );
+      this.#pruner.start();
+    }
     if (this.#handleSignals) this.#installSignals();
     events.emit("worker:started", { workerId: this.id });
     this.#wake();
@@ -245,6 +255,7 @@ export class Worker {
     await this.drained();
     this.#cancelHeartbeat?.();
     this.#cancelRescue?.();
+    await this.#pruner?.stop();
     if (this.#ownsExecutor) await this.#executor.close();
     this.#state = "stopped";
     clearInterval(this.#keepAlive);

@@ -1,5 +1,6 @@
-import type { Command } from "commander";
+import { type Command, InvalidArgumentError } from "commander";
 import type { EnqueueByNameOptions } from "../../conveyor.js";
+import type { DedupeOption } from "../../job/dedupe.js";
 import { withApp } from "../app.js";
 import { formatTime, writeJson } from "../format.js";
 import { println } from "../io.js";
@@ -17,6 +18,27 @@ interface EnqueueFlags {
   attempts?: number;
   count?: number;
   force?: boolean;
+  key?: string;
+  dedupe?: DedupeOption;
+}
+
+/** What `enqueue` prints per dedupe outcome. */
+const OUTCOME_TEXT = {
+  inserted: "enqueued",
+  duplicate: "duplicate of",
+  replaced: "replaced the data of",
+  debounced: "debounced",
+  throttled: "throttled: kept",
+} as const;
+
+/** Parses `--dedupe reject|replace|debounce:MS|throttle:MS`. */
+export function parseDedupeFlag(value: string): DedupeOption {
+  if (value === "reject" || value === "replace") return value;
+  const m = /^(debounce|throttle):([1-9][0-9]{0,11})$/.exec(value);
+  if (m) return { policy: m[1] as "debounce" | "throttle", windowMs: Number(m[2]) };
+  throw new InvalidArgumentError(
+    `expected reject, replace, debounce:<ms> or throttle:<ms> (e.g. debounce:5000), got "${value}"`,
+  );
 }
 
 /** Jobs per `enqueueMany` call (one transaction each on SQLite) for `--count`. */
@@ -48,6 +70,15 @@ export function registerEnqueue(program: Command, ctx: CommandContext): void {
     )
     .option("--count <n>", "enqueue n copies in bulk, with a progress bar", intParser(1, 10_000_000))
     .option("--force", "enqueue even if no worker has registered this job name")
+    .option(
+      "--key <key>",
+      "dedupe key: a job with this key may be returned or changed instead (see --dedupe)",
+    )
+    .option(
+      "--dedupe <policy>",
+      "with --key: reject (default), replace, debounce:<ms> or throttle:<ms>",
+      parseDedupeFlag,
+    )
     .addHelpText(
       "after",
       [
@@ -55,6 +86,7 @@ export function registerEnqueue(program: Command, ctx: CommandContext): void {
         "Example:",
         `  $ conveyor enqueue send-email --data '{"to":"ada@example.com"}' --priority -1`,
         `  $ conveyor enqueue resize-image --data '{"imageId":"i1","width":640}' --count 10000`,
+        `  $ conveyor enqueue reindex --data '{"doc":"d7"}' --key reindex:d7 --dedupe debounce:5000`,
       ].join("\n"),
     );
   storeOption(cmd);
@@ -67,6 +99,8 @@ export function registerEnqueue(program: Command, ctx: CommandContext): void {
       ...(flags.delay !== undefined ? { delayMs: flags.delay } : {}),
       ...(flags.attempts !== undefined ? { attempts: flags.attempts } : {}),
       ...(flags.force ? { force: true } : {}),
+      ...(flags.key !== undefined ? { key: flags.key } : {}),
+      ...(flags.dedupe !== undefined ? { dedupe: flags.dedupe } : {}),
     };
     await withApp(storeUrl(flags.store, io), io, async (app) => {
       if (flags.count === undefined) {
@@ -76,7 +110,10 @@ export function registerEnqueue(program: Command, ctx: CommandContext): void {
           return;
         }
         const when = job.state === "scheduled" ? ` until ${formatTime(job.runAt, Date.now())}` : "";
-        println(io.stdout, `enqueued job ${job.id} (${job.name}) on queue ${job.queue}: ${job.state}${when}`);
+        println(
+          io.stdout,
+          `${OUTCOME_TEXT[job.outcome]} job ${job.id} (${job.name}) on queue ${job.queue}: ${job.state}${when}`,
+        );
         return;
       }
       const total = flags.count;

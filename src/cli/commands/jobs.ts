@@ -44,12 +44,12 @@ function example(...lines: string[]): string {
   return `\nExample:\n${lines.map((l) => `  $ ${l}`).join("\n")}`;
 }
 
-/** `conveyor jobs ls|show|retry|cancel|delete`. */
+/** `conveyor jobs ls|show|retry|promote|cancel|delete`. */
 export function registerJobs(program: Command, ctx: CommandContext): void {
   const { io } = ctx;
   const jobs = program
     .command("jobs")
-    .description("list, inspect, retry, cancel and delete jobs")
+    .description("list, inspect, retry, promote, cancel and delete jobs")
     .addHelpText("after", example("conveyor jobs ls --state retryable", "conveyor jobs show 42"));
 
   const ls = jobs
@@ -137,6 +137,34 @@ export function registerJobs(program: Command, ctx: CommandContext): void {
           println(
             io.stdout,
             `job ${job.id} (${job.name}) is ${job.state}: attempt ${job.attempt + 1} of ${job.maxAttempts} is next`,
+          );
+      },
+      { mustExist: true },
+    );
+  });
+
+  const promote = jobs
+    .command("promote")
+    .description("run a scheduled (delayed) or retryable job now instead of at its run time")
+    .argument("<id>", "job id")
+    .addHelpText("after", example("conveyor jobs promote 42"));
+  storeOption(promote);
+  jsonOption(promote);
+  promote.action(async (id: string, flags: StoreFlags) => {
+    checkId(id);
+    await withApp(
+      storeUrl(flags.store, io),
+      io,
+      async (app) => {
+        const before = await app.getJob(id);
+        const job = await app.promoteJob(id);
+        if (flags.json) writeJson(io.stdout, job);
+        else if (before?.state === "available")
+          println(io.stdout, `job ${job.id} (${job.name}) is already available; nothing to promote`);
+        else
+          println(
+            io.stdout,
+            `job ${job.id} (${job.name}) is available now (was ${before?.state ?? "waiting"})`,
           );
       },
       { mustExist: true },

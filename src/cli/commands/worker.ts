@@ -13,6 +13,7 @@ interface WorkerFlags {
   queues?: string[];
   grace?: number;
   verbose?: boolean;
+  scheduler?: boolean;
 }
 
 function clock(): string {
@@ -41,6 +42,10 @@ export function registerWorker(program: Command, ctx: CommandContext): void {
       intParser(0, 3_600_000),
     )
     .option("--verbose", "log one line per finished job even when the output is not a terminal")
+    .option(
+      "--scheduler",
+      "also run a scheduler: enqueue the jobs of due schedules (safe on any number of workers: one job per tick)",
+    )
     .addHelpText(
       "after",
       "\nExample:\n  $ conveyor worker --jobs ./dist/jobs.js --concurrency 20 --queues default,emails",
@@ -126,6 +131,21 @@ async function runWorker(
   }
 
   await worker.start();
+  if (flags.scheduler) {
+    const scheduler = app.scheduler();
+    app.events.on("scheduler:error", (e) =>
+      println(io.stderr, `${clock()} scheduler error (retrying): ${e.error.message}`),
+    );
+    if (verbose) {
+      app.events.on("schedule:fired", (e) => {
+        if (e.jobs.length > 0) {
+          const ids = e.jobs.map((j) => `#${j.id}`).join(", ");
+          println(io.stdout, `${clock()} schedule  ${e.scheduleId} enqueued ${ids}`);
+        }
+      });
+    }
+    await scheduler.start();
+  }
   // The library's timers are unref'd (a worker alone never holds a process open): the CLI holds it until stopped.
   const keepAlive = setInterval(() => {}, 1_000_000_000);
   if (!ownSignals && io.signal) {
@@ -142,6 +162,8 @@ async function runWorker(
     `worker ${worker.id} running ${jobs.length} job type${jobs.length === 1 ? "" : "s"} (${names}) ` +
       `on queue${worker.queues.length === 1 ? "" : "s"} ${worker.queues.join(", ")}, concurrency ${worker.concurrency}, store ${url}`,
   );
+  if (flags.scheduler)
+    println(io.stdout, "scheduler running: due schedules are enqueued by this process too");
   println(io.stdout, ownSignals ? "Ctrl-C or SIGTERM stops it gracefully" : "waiting for jobs");
   const released = await stopped.finally(() => clearInterval(keepAlive));
   println(

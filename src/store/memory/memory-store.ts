@@ -20,6 +20,7 @@ import { ClosedError, InvalidStateTransitionError, JobNotFoundError } from "../.
 import { FINAL_STATES, JOB_STATES, type JobState } from "../../job/states.js";
 import type {
   AttemptError,
+  DedupeSpec,
   JobClaimParams,
   JobCounts,
   JobFinishManyParams,
@@ -41,10 +42,16 @@ import type {
   JobTypeInfo,
   JobTypeRegistration,
   QueueInfo,
+  ScheduleFireParams,
+  ScheduleFireResult,
+  ScheduleRecord,
+  ScheduleUpsertParams,
+  ScheduleUpsertResult,
   Store,
   StoreCapabilities,
   Unwatch,
 } from "../store.js";
+import { MemorySchedules } from "./memory-schedules.js";
 
 /** A job as held in memory. JSON fields are kept serialised so every read hands out a fresh copy. */
 interface MemJob {
@@ -74,6 +81,7 @@ interface MemJob {
   progressJson: string;
   logs: JobLogEntry[];
   metaJson: string;
+  key: string | null;
   /** Changes on every state change and on delete: heap entries holding an older value are stale. */
   seq: number;
 }
@@ -263,6 +271,10 @@ export class MemoryStore implements Store {
   private readonly paused = new Set<string>();
   private readonly jobTypes = new Map<string, JobTypeInfo>();
   private readonly watchers = new Set<Watcher>();
+  /** Schedules; fire inserts its tick jobs through `insertAll`, in the same synchronous step. */
+  private readonly scheduleBook = new MemorySchedules((jobs) => this.insertAll(jobs));
+  /** Dedupe key → every job holding it (any state), for the dedupe policies. */
+  private readonly keyed = new Map<string, Set<MemJob>>();
 
   /** Inserts one job: `scheduled` if `runAt > now`, else `available`. Rejects data JSON cannot hold. */
   async jobInsert(params: JobInsertParams): Promise<JobInsertResult> {
@@ -491,6 +503,21 @@ export class MemoryStore implements Store {
     return toRecord(job, true);
   }
 
+  /** Makes a scheduled or retryable job available at `now`; an available job is returned unchanged. */
+  async jobPromote(params: { id: string; now: number }): Promise<JobRecord> {
+    this.assertOpen();
+    const job = this.jobs.get(params.id);
+    if (job === undefined) throw new JobNotFoundError(params.id);
+    if (job.state === "available") return toRecord(job, true);
+    if (job.state !== "scheduled" && job.state !== "retryable") {
+      throw new InvalidStateTransitionError(job.id, job.state, "promote");
+    }
+    job.runAt = params.now;
+    this.setState(job, "available");
+    this.notify(job.queue);
+    return toRecord(job, true);
+  }
+
   /** Deletes a job that is not running; false if it did not exist. */
   async jobDelete(params: { id: string }): Promise<boolean> {
     this.assertOpen();
@@ -503,20 +530,33 @@ export class MemoryStore implements Store {
 
   /**
    * Deletes final jobs (of `states`, default all three; other states are ignored) with
-   * `finishedAt < finishedBefore`, oldest finish first, at most `limit`.
+   * `finishedAt < finishedBefore`, or beyond the newest `keepLast` of their state (per queue with
+   * `perQueue`), oldest finish first, at most `limit`.
    */
   async jobPrune(params: JobPruneParams): Promise<number> {
     this.assertOpen();
     if (params.limit <= 0) return 0;
+    const { finishedBefore, keepLast } = params;
     const states = new Set((params.states ?? FINAL_STATES).filter((s) => FINAL_STATES.includes(s)));
-    const old: MemJob[] = [];
+    // Final jobs per state (and queue), to rank them for keepLast.
+    const groups = new Map<string, MemJob[]>();
+    const old = new Set<MemJob>();
     for (const job of this.jobs.values()) {
-      if (states.has(job.state) && job.finishedAt !== null && job.finishedAt < params.finishedBefore) {
-        old.push(job);
-      }
+      if (!states.has(job.state) || job.finishedAt === null) continue;
+      if (finishedBefore !== undefined && job.finishedAt < finishedBefore) old.add(job);
+      if (keepLast === undefined) continue;
+      const group = params.perQueue ? `${job.state}\u0000${job.queue}` : job.state;
+      const list = groups.get(group);
+      if (list === undefined) groups.set(group, [job]);
+      else list.push(job);
     }
-    old.sort((a, b) => a.finishedAt! - b.finishedAt! || a.num - b.num);
-    const doomed = old.slice(0, params.limit);
+    for (const list of groups.values()) {
+      if (keepLast === undefined || list.length <= keepLast) continue;
+      list.sort((a, b) => b.finishedAt! - a.finishedAt! || b.num - a.num);
+      for (const job of list.slice(Math.max(0, keepLast))) old.add(job);
+    }
+    const sorted = [...old].sort((a, b) => a.finishedAt! - b.finishedAt! || a.num - b.num);
+    const doomed = sorted.slice(0, params.limit);
     for (const job of doomed) this.remove(job);
     return doomed.length;
   }
@@ -565,6 +605,52 @@ export class MemoryStore implements Store {
     }));
   }
 
+  /** Inserts or replaces a schedule; a replaced one keeps `nextRunAt` when its spec is unchanged. */
+  async scheduleUpsert(params: ScheduleUpsertParams): Promise<ScheduleUpsertResult> {
+    this.assertOpen();
+    return this.scheduleBook.upsert(params);
+  }
+
+  async scheduleGet(params: { id: string }): Promise<ScheduleRecord | null> {
+    this.assertOpen();
+    return this.scheduleBook.get(params.id);
+  }
+
+  async scheduleList(): Promise<ScheduleRecord[]> {
+    this.assertOpen();
+    return this.scheduleBook.list();
+  }
+
+  async scheduleDelete(params: { id: string }): Promise<boolean> {
+    this.assertOpen();
+    return this.scheduleBook.delete(params.id);
+  }
+
+  async schedulePause(params: { id: string; now: number }): Promise<ScheduleRecord | null> {
+    this.assertOpen();
+    return this.scheduleBook.pause(params.id, params.now);
+  }
+
+  async scheduleResume(params: {
+    id: string;
+    nextRunAt: number | null;
+    now: number;
+  }): Promise<ScheduleRecord | null> {
+    this.assertOpen();
+    return this.scheduleBook.resume(params.id, params.nextRunAt, params.now);
+  }
+
+  async scheduleDue(params: { now: number; limit: number }): Promise<ScheduleRecord[]> {
+    this.assertOpen();
+    return this.scheduleBook.due(params.now, params.limit);
+  }
+
+  /** Compare-and-set on `nextRunAt`, then the tick jobs are inserted, in one synchronous step. */
+  async scheduleFire(params: ScheduleFireParams): Promise<ScheduleFireResult> {
+    this.assertOpen();
+    return this.scheduleBook.fire(params);
+  }
+
   /**
    * Calls `listener` in a microtask, coalesced per listener, after an insert into one of `queues` (any
    * state), an operator retry, a resume, a release, a retry or snooze outcome, or a rescue to available.
@@ -590,6 +676,8 @@ export class MemoryStore implements Store {
     this.available.clear();
     this.waiting.clear();
     this.running.clear();
+    this.scheduleBook.clear();
+    this.keyed.clear();
   }
 
   private assertOpen(): void {
@@ -601,13 +689,24 @@ export class MemoryStore implements Store {
     const serialised = list.map((p) => ({ p, dataJson: toJson(p.data), metaJson: toJson(p.meta ?? {}) }));
     const results: JobInsertResult[] = [];
     for (const { p, dataJson, metaJson } of serialised) {
+      const key = p.key ?? null;
+      let runAt = p.runAt;
+      if (key !== null) {
+        const dedupe = p.dedupe ?? { policy: "reject" };
+        const hit = this.dedupe(key, dedupe, dataJson, metaJson, p.now);
+        if (hit !== null) {
+          results.push(hit);
+          continue;
+        }
+        if (dedupe.policy === "debounce") runAt = p.now + dedupe.windowMs;
+      }
       const num = ++this.lastId;
       const job: MemJob = {
         id: String(num),
         num,
         name: p.name,
         queue: p.queue,
-        state: p.runAt > p.now ? "scheduled" : "available",
+        state: runAt > p.now ? "scheduled" : "available",
         dataJson,
         priority: p.priority,
         lifo: p.lifo,
@@ -615,7 +714,7 @@ export class MemoryStore implements Store {
         maxAttempts: p.maxAttempts,
         stalls: 0,
         maxStalls: p.maxStalls,
-        runAt: p.runAt,
+        runAt,
         createdAt: p.now,
         attemptedAt: null,
         finishedAt: null,
@@ -629,16 +728,63 @@ export class MemoryStore implements Store {
         progressJson: "null",
         logs: [],
         metaJson,
+        key,
         seq: ++this.lastSeq,
       };
       this.jobs.set(job.id, job);
+      if (key !== null) {
+        const set = this.keyed.get(key);
+        if (set === undefined) this.keyed.set(key, new Set([job]));
+        else set.add(job);
+      }
       this.countsOf(job.queue)[job.state]++;
       this.totals[job.state]++;
       this.index(job);
       this.notify(job.queue);
-      results.push({ job: toRecord(job, true) });
+      results.push({ job: toRecord(job, true), outcome: "inserted" });
     }
     return results;
+  }
+
+  /** Applies `dedupe` to the jobs holding `key`: the result if it acted on one, null if a job is to be inserted. */
+  private dedupe(
+    key: string,
+    dedupe: DedupeSpec,
+    dataJson: string,
+    metaJson: string,
+    now: number,
+  ): JobInsertResult | null {
+    const jobs = this.keyed.get(key);
+    if (jobs === undefined || jobs.size === 0) return null;
+    const newest = (match: (job: MemJob) => boolean): MemJob | undefined => {
+      let best: MemJob | undefined;
+      for (const job of jobs) if (match(job) && (best === undefined || job.num > best.num)) best = job;
+      return best;
+    };
+    const pending = (job: MemJob) =>
+      job.state === "scheduled" || job.state === "available" || job.state === "retryable";
+    switch (dedupe.policy) {
+      case "reject": {
+        const job = newest((j) => pending(j) || j.state === "running");
+        return job === undefined ? null : { job: toRecord(job, true), outcome: "duplicate" };
+      }
+      case "throttle": {
+        const job = newest((j) => j.createdAt > now - dedupe.windowMs);
+        return job === undefined ? null : { job: toRecord(job, true), outcome: "throttled" };
+      }
+      case "replace":
+      case "debounce": {
+        const job = newest(pending);
+        if (job === undefined) return null;
+        job.dataJson = dataJson;
+        job.metaJson = metaJson;
+        if (dedupe.policy === "replace") return { job: toRecord(job, true), outcome: "replaced" };
+        job.runAt = now + dedupe.windowMs;
+        this.setState(job, job.runAt > now ? "scheduled" : "available");
+        this.notify(job.queue);
+        return { job: toRecord(job, true), outcome: "debounced" };
+      }
+    }
   }
 
   private stage(now: number): number {
@@ -772,6 +918,11 @@ export class MemoryStore implements Store {
     this.totals[job.state]--;
     this.running.delete(job.id);
     this.jobs.delete(job.id);
+    if (job.key !== null) {
+      const set = this.keyed.get(job.key);
+      set?.delete(job);
+      if (set?.size === 0) this.keyed.delete(job.key);
+    }
     job.seq = ++this.lastSeq;
   }
 
@@ -886,5 +1037,6 @@ function toRecord(job: MemJob, withLogs: boolean): JobRecord {
     progress: JSON.parse(job.progressJson),
     logs: withLogs ? job.logs.map(copyLog) : [],
     meta: JSON.parse(job.metaJson),
+    key: job.key,
   };
 }

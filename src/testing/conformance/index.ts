@@ -7,6 +7,7 @@ import { afterEach, describe } from "vitest";
 import type { Store, StoreCapabilities } from "../../store/store.js";
 import { claimTests } from "./claim.js";
 import { bundleOf, type ConformanceContext } from "./context.js";
+import { dedupeTests } from "./dedupe.js";
 import { finishTests } from "./finish.js";
 import { insertTests } from "./insert.js";
 import { jobTypeTests } from "./job-types.js";
@@ -16,6 +17,7 @@ import { operatorTests } from "./operator.js";
 import { queueTests } from "./queue.js";
 import { readTests } from "./read.js";
 import { rescueTests } from "./rescue.js";
+import { scheduleTests } from "./schedule.js";
 import { stageTests } from "./stage.js";
 import { watchTests } from "./watch.js";
 
@@ -65,6 +67,7 @@ export function describeStore(options: DescribeStoreOptions): void {
     };
 
     claimTests(ctx);
+    dedupeTests(ctx);
     finishTests(ctx);
     insertTests(ctx);
     jobTypeTests(ctx);
@@ -74,6 +77,7 @@ export function describeStore(options: DescribeStoreOptions): void {
     queueTests(ctx);
     readTests(ctx);
     rescueTests(ctx);
+    scheduleTests(ctx);
     stageTests(ctx);
     watchTests(ctx);
   });

@@ -58,6 +58,7 @@ export function insertTests(ctx: ConformanceContext): void {
         progress: null,
         logs: [],
         meta: { trace: "abc" },
+        key: null,
       });
       expect(await store.jobGet({ id: job.id })).toEqual(job);
     });

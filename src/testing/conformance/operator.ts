@@ -140,5 +140,73 @@ export function operatorTests(ctx: ConformanceContext): void {
       expect(await store.jobPrune({ finishedBefore: at(1_000_000_000), limit: 100 })).toBe(1);
       expect(await store.jobCount({})).toMatchObject({ completed: 0, cancelled: 0, discarded: 0 });
     });
+
+    it("promote makes a scheduled or retryable job available at now, attempts unchanged", async () => {
+      const { store, insert } = await ctx.setup();
+      for (const state of ["scheduled", "retryable"] as const) {
+        const job = await insert({ state, queue: state, runAt: state === "scheduled" ? T0 + 60_000 : T0 });
+        const promoted = await store.jobPromote({ id: job.id, now: T0 + 5 });
+        expect(promoted).toEqual({ ...job, state: "available", runAt: T0 + 5 });
+        expect(await mustGet(store, job.id)).toEqual(promoted);
+        expect(await store.jobNextRunAt({ queues: [state] })).toBeNull();
+        const [claimed] = await claim(store, T0 + 5, { queues: [state] });
+        expect(claimed).toMatchObject({ id: job.id, attempt: job.attempt + 1 });
+      }
+    });
+
+    it("promote returns an available job unchanged, refuses running and final jobs, needs an existing job", async () => {
+      const { store, insert } = await ctx.setup();
+      const available = await insert({ runAt: T0 - 10 });
+      expect(await store.jobPromote({ id: available.id, now: T0 + 99 })).toEqual(available);
+      for (const state of ["running", "completed", "cancelled", "discarded"] as const) {
+        const job = await insert({ state, queue: state });
+        await expectCode(store.jobPromote({ id: job.id, now: T0 }), "ERR_INVALID_STATE_TRANSITION");
+        expect(await mustGet(store, job.id)).toEqual(job);
+      }
+      await expectCode(store.jobPromote({ id: "999999999", now: T0 }), "ERR_JOB_NOT_FOUND");
+    });
+
+    it("prune keepLast keeps the newest N per state (by finish time, then id), store-wide", async () => {
+      const { store, insert } = await ctx.setup();
+      const at = (offset: number) => T0 + offset;
+      const completed = [];
+      for (const [i, offset] of [30, 10, 20, 10, 40].entries()) {
+        completed.push(await insert({ state: "completed", queue: `q${i % 2}`, now: at(offset) }));
+      }
+      const cancelled = await insert({ state: "cancelled", queue: "x", now: at(0) });
+      const live = await insert({ state: "scheduled", queue: "s", now: at(0) });
+      // Newest first: 40 (#4), 30 (#0), 20 (#2), 10 (#3, the higher id), 10 (#1).
+      expect(await store.jobPrune({ keepLast: 3, states: ["completed"], limit: 100 })).toBe(2);
+      for (const i of [1, 3]) expect(await store.jobGet({ id: completed[i]!.id })).toBeNull();
+      for (const i of [0, 2, 4]) expect(await store.jobGet({ id: completed[i]!.id })).not.toBeNull();
+      expect(await store.jobPrune({ keepLast: 3, states: ["completed"], limit: 100 })).toBe(0);
+      expect(await store.jobPrune({ keepLast: 1, limit: 1 })).toBe(1);
+      expect(await store.jobPrune({ keepLast: 1, limit: 100 })).toBe(1);
+      expect(await store.jobGet({ id: completed[4]!.id })).not.toBeNull();
+      expect(await store.jobGet({ id: cancelled.id })).not.toBeNull();
+      expect(await store.jobPrune({ keepLast: 0, states: ["cancelled"], limit: 100 })).toBe(1);
+      expect(await store.jobGet({ id: live.id })).not.toBeNull();
+      expect(await store.jobPrune({ limit: 100 })).toBe(0);
+    });
+
+    it("prune keepLast with perQueue counts per queue; with finishedBefore either rule prunes", async () => {
+      const { store, insert } = await ctx.setup();
+      const at = (offset: number) => T0 + offset;
+      const a = [await insert({ state: "discarded", queue: "a", now: at(1) })];
+      a.push(await insert({ state: "discarded", queue: "a", now: at(2) }));
+      a.push(await insert({ state: "discarded", queue: "a", now: at(3) }));
+      const b = await insert({ state: "discarded", queue: "b", now: at(0) });
+      expect(await store.jobPrune({ keepLast: 1, perQueue: true, limit: 100 })).toBe(2);
+      expect(await store.jobGet({ id: a[2]!.id })).not.toBeNull();
+      expect(await store.jobGet({ id: b.id })).not.toBeNull();
+      const c = await insert({ state: "discarded", queue: "c", now: at(50) });
+      // Store-wide, c and a[2] are the newest two: b goes (the age rule alone would keep it).
+      expect(await store.jobPrune({ keepLast: 2, finishedBefore: at(0), limit: 100 })).toBe(1);
+      expect(await store.jobGet({ id: b.id })).toBeNull();
+      // Age alone prunes a job that the count keeps.
+      expect(await store.jobPrune({ keepLast: 10, finishedBefore: at(10), limit: 100 })).toBe(1);
+      expect(await store.jobGet({ id: a[2]!.id })).toBeNull();
+      expect(await store.jobGet({ id: c.id })).not.toBeNull();
+    });
   });
 }
