@@ -430,6 +430,7 @@ function summarise(m, runs, errors) {
       rssStartMB: r.rssStartMB,
       rssEndMB: r.rssEndMB,
       rssGrowthPct: r.rssGrowthPct,
+      rssSecondHalfGrowthPct: r.rssSecondHalfGrowthPct,
       memorySamples: r.memorySamples,
     });
   }
@@ -469,7 +470,8 @@ function markdown(rows, header) {
     lines.push("");
     lines.push(
       `Worker memory over ${fmt(r.jobs)} jobs (${r.system}, c=${r.concurrency}, after GC, from 10% in to the end): ` +
-        `heap ${r.heapStartMB} -> ${r.heapEndMB} MB (${r.heapGrowthPct}%), RSS ${r.rssStartMB} -> ${r.rssEndMB} MB (${r.rssGrowthPct}%).`,
+        `heap ${r.heapStartMB} -> ${r.heapEndMB} MB (${r.heapGrowthPct}%), RSS ${r.rssStartMB} -> ${r.rssEndMB} MB ` +
+        `(${r.rssGrowthPct}%; ${r.rssSecondHalfGrowthPct}% over the second half, once SQLite's page cache is full).`,
     );
   }
   const ratios = comparisons(rows);
