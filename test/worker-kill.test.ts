@@ -86,6 +86,10 @@ describe("a worker process killed with SIGKILL while jobs run (SQLite)", () => {
     // Every job is completed, none lost in another state.
     const counts = await app.countJobs();
     expect(counts).toMatchObject({ completed: total, running: 0, available: 0, discarded: 0 });
+    console.info(
+      `kill test: ${total} jobs, ${inFlight.size} held by the killed worker, ${twice.length} ran twice, ` +
+        `all completed ${recoveredInMs} ms after the kill`,
+    );
     // Rescued within the lease (1 s) plus the rescue interval, with room for process start-up.
     expect(recoveredInMs).toBeLessThan(15_000);
     second.kill("SIGTERM");
