@@ -18,6 +18,7 @@ import {
   type JobTypeOptions,
   validateJobTypeOptions,
 } from "./job/define.js";
+import { type GroupOption, parseGroup } from "./job/group.js";
 import { FINAL_STATES, isJobState, type JobState } from "./job/states.js";
 import { validateData, validateDataSync } from "./job/validate.js";
 import { type RetentionOptions, type RetentionPolicy, resolveRetention } from "./maintenance/pruner.js";
@@ -57,7 +58,8 @@ export interface ConveyorOptions {
 }
 
 /** Per-enqueue options; they override the job type's. */
-export interface EnqueueOptions extends Omit<JobTypeOptions, "retry" | "maxStalls"> {
+export interface EnqueueOptions
+  extends Omit<JobTypeOptions, "retry" | "maxStalls" | "group" | "maxConcurrency"> {
   /** Total attempts including the first. Default: the job type's, else 3. */
   attempts?: number;
   /** Run no sooner than this many milliseconds from now. */
@@ -79,6 +81,13 @@ export interface EnqueueOptions extends Omit<JobTypeOptions, "retry" | "maxStall
    * created within the last windowMs. The result's `outcome` says which happened.
    */
   dedupe?: DedupeOption;
+  /**
+   * The job's group (per-group FIFO): jobs of one group in one queue run in enqueue order, one at a time (or
+   * up to the group's concurrency); different groups run in parallel, fairly. A key of 1-255 characters
+   * (`"player:42"`), or `{ key, concurrency?, onFailure? }` to override the job type's `group` policy. See
+   * docs/guides/groups.md.
+   */
+  group?: GroupOption;
 }
 
 /**
@@ -226,8 +235,10 @@ export class Conveyor {
     }
     const prefix = "enqueueInTransaction options.";
     this.#checkOptions(options, prefix);
-    const value = job.schema ? validateDataSync(job.name, job.schema, data) : data;
-    const params = this.#build(job, value, options, prefix);
+    // Validated, but stored as given: the worker validates again and hands the schema's output to the
+    // handler, so transforms and defaults apply once, at run time (a transformed value may not parse twice).
+    if (job.schema) validateDataSync(job.name, job.schema, data);
+    const params = this.#build(job, data, options, prefix);
     const [result] = store.insertWithConnection(db, [params], (ids) => {
       if (record.outcome === "inserted" && ids.includes(record.id)) this.#emitEnqueued([record]);
     });
@@ -536,6 +547,8 @@ export class Conveyor {
       ...(d.maxStalls !== undefined ? { maxStalls: d.maxStalls } : {}),
       ...(d.priority !== undefined ? { priority: d.priority } : {}),
       ...(d.timeoutMs !== undefined ? { timeoutMs: d.timeoutMs } : {}),
+      ...(d.group !== undefined ? { group: d.group } : {}),
+      ...(d.maxConcurrency !== undefined ? { maxConcurrency: d.maxConcurrency } : {}),
     };
   }
 
@@ -547,17 +560,26 @@ export class Conveyor {
     index?: number,
   ): Promise<JobInsertParams> {
     this.#checkOptions(options, prefix);
-    const value = def.schema ? await validateData(def.name, def.schema, data) : data;
-    return this.#build(def, value, options, prefix, index);
+    // Validated, but stored as given (see enqueueInTransaction): the handler gets the schema's output.
+    if (def.schema) await validateData(def.name, def.schema, data);
+    return this.#build(def, data, options, prefix, index);
   }
 
   /** Validates enqueue options that do not depend on the data (OptionsError naming `prefix` + field). */
   #checkOptions(options: EnqueueByNameOptions, prefix: string): void {
     if (typeof options !== "object" || options === null)
       throw new OptionsError(`${prefix.slice(0, -1)} must be an object`);
-    validateJobTypeOptions(options, prefix);
+    const { group, maxConcurrency, ...typeOptions } = options as EnqueueByNameOptions & JobTypeOptions;
+    validateJobTypeOptions(typeOptions, prefix);
+    if (maxConcurrency !== undefined) {
+      throw new OptionsError(`${prefix}maxConcurrency is a job type option: set it in defineJob()`);
+    }
+    parseGroup(group, undefined, prefix);
     assertInt(options.attempts, `${prefix}attempts`, 1, 1_000);
     assertInt(options.delayMs, `${prefix}delayMs`, 0);
+    if (options.delayMs !== undefined && options.runAt !== undefined) {
+      throw new OptionsError(`${prefix}delayMs and ${prefix}runAt both set a run time: give one of them`);
+    }
     const { dedupe } = parseDedupe(options.key, options.dedupe, prefix);
     if (dedupe?.policy === "debounce" && (options.delayMs !== undefined || options.runAt !== undefined)) {
       throw new OptionsError(
@@ -604,6 +626,7 @@ export class Conveyor {
       meta: options.meta ?? {},
       now,
       ...(key !== null ? { key, ...(dedupe ? { dedupe } : {}) } : {}),
+      ...(options.group !== undefined ? { group: parseGroup(options.group, full.group, prefix) } : {}),
     };
   }
 

@@ -32,17 +32,27 @@ export type { ExecutionRequest, Executor } from "./executor/executor.js";
 export { InlineExecutor } from "./executor/inline.js";
 export { JobCancelledError, JobTimeoutError, LeaseLostError, ShutdownError } from "./job/attempt-errors.js";
 export { type BackoffOption, backoffDelay, type RetryOptions } from "./job/backoff.js";
+export type {
+  BatchContext,
+  BatchEntry,
+  BatchHandler,
+  BatchItem,
+  BatchOptions,
+  DefineBatchJobOptions,
+} from "./job/batch.js";
 export { type DedupeOption, type EnqueuedJob, type EnqueueOutcome, MAX_KEY_LENGTH } from "./job/dedupe.js";
 export {
   type AnyJobDefinition,
   type DefineJobOptions,
   defineJob,
+  type GroupPolicy,
   type JobContext,
   type JobDefinition,
   type JobHandler,
   type JobInput,
   type JobTypeOptions,
 } from "./job/define.js";
+export { type GroupOption, MAX_GROUP_KEY_LENGTH } from "./job/group.js";
 export { cancel, discard, type HandlerOutcome, snooze } from "./job/outcome.js";
 export { FINAL_STATES, isJobState, JOB_STATES, type JobState, TRANSITIONS } from "./job/states.js";
 export {
@@ -66,6 +76,8 @@ export type {
   AttemptErrorKind,
   CatchUpPolicy,
   DedupeSpec,
+  GroupOnFailure,
+  GroupSpec,
   InsertOutcome,
   JobCounts,
   JobListParams,

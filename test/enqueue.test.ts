@@ -10,6 +10,7 @@ import {
   UnknownJobError,
   ValidationError,
 } from "../src/index.js";
+import { eventually } from "./helpers/eventually.js";
 import { openApp, STORE_KINDS } from "./helpers/stores.js";
 
 const signup = defineJob({
@@ -41,14 +42,14 @@ describe.each(STORE_KINDS)("enqueue on the %s store", (kind) => {
     return JSON.stringify(await app.listJobs({ limit: 1_000 }));
   }
 
-  it("stores the schema's output (defaults applied) and infers the input type", async () => {
+  it("stores the data as given once it validates, and infers the input type", async () => {
     await setup();
     expectTypeOf(app.enqueue<typeof signup>)
       .parameter(1)
       .toEqualTypeOf<{ email: string; plan?: "free" | "pro" }>();
     const job = await app.enqueue(signup, { email: "ada@example.com" });
     expect(job.state).toBe("available");
-    expect(job.data).toEqual({ email: "ada@example.com", plan: "free" });
+    expect(job.data).toEqual({ email: "ada@example.com" });
     expect(job.maxAttempts).toBe(3);
     expect(job.queue).toBe("default");
   });
@@ -66,6 +67,28 @@ describe.each(STORE_KINDS)("enqueue on the %s store", (kind) => {
     expect(err2).toBeInstanceOf(ValidationError);
     expect(err2.message).toContain("width");
     expect(await snapshot()).toBe(before);
+  });
+
+  it("hands the handler the schema's output: defaults and transforms apply at run time (regression)", async () => {
+    await setup();
+    const seen: unknown[] = [];
+    const transformed = defineJob({
+      name: "transformed",
+      schema: z.object({ amount: z.string().transform(Number), currency: z.string().default("EUR") }),
+      handler: (data) => {
+        expectTypeOf(data).toEqualTypeOf<{ amount: number; currency: string }>();
+        seen.push(data);
+        return data.amount * 2;
+      },
+    });
+    const rec = await app.enqueue(transformed, { amount: "21" });
+    expect(rec.data).toEqual({ amount: "21" });
+    const w = app.worker({ jobs: [transformed] });
+    await w.start();
+    await eventually(async () => expect((await app.getJob(rec.id))?.state).toBe("completed"));
+    await w.stop({ graceMs: 0 });
+    expect(seen).toEqual([{ amount: 21, currency: "EUR" }]);
+    expect((await app.getJob(rec.id))?.result).toBe(42);
   });
 
   it("rejects oversize payloads with ERR_PAYLOAD_TOO_LARGE and stores nothing", async () => {
@@ -100,6 +123,7 @@ describe.each(STORE_KINDS)("enqueue on the %s store", (kind) => {
       [{ queue: "bad queue!" }, /enqueue options\.queue must be/],
       [{ runAt: "tomorrow" }, /enqueue options\.runAt must be a Date/],
       [{ lifo: "yes" }, /enqueue options\.lifo must be a boolean/],
+      [{ delayMs: 5, runAt: Date.now() }, /delayMs and enqueue options\.runAt both set a run time/],
     ];
     for (const [options, message] of cases) {
       const err = await app.enqueue(signup, { email: "a@example.com" }, options).catch((e) => e);
@@ -157,10 +181,7 @@ describe.each(STORE_KINDS)("enqueue on the %s store", (kind) => {
       { data: { email: "a@example.com" } },
       { data: { email: "b@example.com" }, options: { priority: 2 } },
     ]);
-    expect(jobs.map((j) => j.data)).toEqual([
-      { email: "a@example.com", plan: "free" },
-      { email: "b@example.com", plan: "free" },
-    ]);
+    expect(jobs.map((j) => j.data)).toEqual([{ email: "a@example.com" }, { email: "b@example.com" }]);
     expect(Number(jobs[1]!.id)).toBeGreaterThan(Number(jobs[0]!.id));
     expect(jobs[1]!.priority).toBe(2);
     const before = await snapshot();

@@ -2,6 +2,13 @@ import type { StandardSchemaV1 } from "@standard-schema/spec";
 import { OptionsError } from "../errors.js";
 import type { JobLogEntry, JobRecord, LogLevel } from "../store/store.js";
 import { type RetryOptions, validateBackoff } from "./backoff.js";
+import {
+  type BatchHandler,
+  type BatchOptions,
+  batchOfOne,
+  type DefineBatchJobOptions,
+  validateBatch,
+} from "./batch.js";
 import type { HandlerOutcome } from "./outcome.js";
 
 /** What a handler gets besides its data. */
@@ -41,6 +48,28 @@ export interface JobTypeOptions {
   timeoutMs?: number;
   /** Lease rescues allowed before the job is discarded as stalled. Default 25. */
   maxStalls?: number;
+  /**
+   * How the groups of this type's grouped jobs behave (jobs get a group at enqueue: `{ group: "player:42" }`).
+   * Default `{ concurrency: 1, onFailure: "hold" }`. See docs/guides/groups.md.
+   */
+  group?: GroupPolicy;
+  /**
+   * Most jobs of this type running at once across every worker of the store (as gocraft/work's
+   * MaxConcurrency). Workers register it with the type; claims enforce the latest registration. Default none.
+   */
+  maxConcurrency?: number;
+}
+
+/** How a group behaves (see docs/guides/groups.md). */
+export interface GroupPolicy {
+  /** Jobs of one group running at once, 1 to 1,000. Default 1: strictly one at a time. */
+  concurrency?: number;
+  /**
+   * `"hold"` (default): a job waiting for its retry (or snoozed, or delayed) keeps its place and holds the jobs
+   * after it until it completes, is discarded or is cancelled. `"continue"`: it steps aside while it waits, so
+   * the jobs after it run; it rejoins the group (at its place by id) when it is due again.
+   */
+  onFailure?: "hold" | "continue";
 }
 
 export interface DefineJobOptions<TData, TResult, S extends StandardSchemaV1 | undefined>
@@ -50,13 +79,20 @@ export interface DefineJobOptions<TData, TResult, S extends StandardSchemaV1 | u
   /** Any Standard Schema validator; checked at enqueue and again before the handler runs. */
   schema?: S;
   handler: JobHandler<TData, TResult>;
+  /** Only with `batchHandler` (see {@link DefineBatchJobOptions}). */
+  batch?: undefined;
+  batchHandler?: undefined;
 }
 
 /** A job type: returned by {@link defineJob}, passed to `enqueue` and to workers. */
 export interface JobDefinition<TInput = unknown, TData = TInput, TResult = unknown> extends JobTypeOptions {
   readonly name: string;
   readonly schema: StandardSchemaV1<TInput, TData> | undefined;
+  /** For a batch type, a derived handler that runs `batchHandler` with a batch of one. */
   readonly handler: JobHandler<TData, TResult>;
+  /** Set on batch types: workers collect their jobs and run `batchHandler` (see docs/guides/batches.md). */
+  readonly batch?: Readonly<BatchOptions>;
+  readonly batchHandler?: BatchHandler<TData, TResult>;
   /** Phantom field carrying the enqueue input type; never set. */
   readonly __input?: TInput;
 }
@@ -94,6 +130,8 @@ export function validateJobTypeOptions(o: JobTypeOptions, prefix: string): void 
   }
   assertInt(o.timeoutMs, `${prefix}timeoutMs`, 1);
   assertInt(o.maxStalls, `${prefix}maxStalls`, 0, 1_000);
+  validateGroupPolicy(o.group, `${prefix}group`);
+  assertInt(o.maxConcurrency, `${prefix}maxConcurrency`, 1, 100_000);
   if (o.retry !== undefined) {
     if (typeof o.retry !== "object" || o.retry === null) {
       throw new OptionsError(`${prefix}retry must be an object like { attempts: 5, backoff: "exponential" }`);
@@ -103,32 +141,73 @@ export function validateJobTypeOptions(o: JobTypeOptions, prefix: string): void 
   }
 }
 
+/** Checks a {@link GroupPolicy} (undefined passes). */
+export function validateGroupPolicy(policy: unknown, field: string): void {
+  if (policy === undefined) return;
+  if (typeof policy !== "object" || policy === null) {
+    throw new OptionsError(`${field} must be an object like { concurrency: 1, onFailure: "hold" }`);
+  }
+  const p = policy as GroupPolicy;
+  assertInt(p.concurrency, `${field}.concurrency`, 1, 1_000);
+  if (p.onFailure !== undefined && p.onFailure !== "hold" && p.onFailure !== "continue") {
+    throw new OptionsError(
+      `${field}.onFailure must be "hold" or "continue", got ${JSON.stringify(p.onFailure)}`,
+    );
+  }
+}
+
 /**
  * Defines a job type. With a schema, the handler's data type is the schema's output and `enqueue` accepts
  * the schema's input; without one, give the data type explicitly: `defineJob<{ id: string }>({...})`.
+ * Give either `handler` (one job at a time) or `batch` and `batchHandler` (many jobs at once), not both.
  */
 export function defineJob<S extends StandardSchemaV1, TResult = unknown>(
-  options: DefineJobOptions<StandardSchemaV1.InferOutput<S>, TResult, S> & { schema: S },
+  options: (
+    | DefineJobOptions<StandardSchemaV1.InferOutput<S>, TResult, S>
+    | DefineBatchJobOptions<StandardSchemaV1.InferOutput<S>, TResult, S>
+  ) & { schema: S },
 ): JobDefinition<StandardSchemaV1.InferInput<S>, StandardSchemaV1.InferOutput<S>, TResult>;
 export function defineJob<TData = unknown, TResult = unknown>(
-  options: DefineJobOptions<TData, TResult, undefined> & { schema?: undefined },
+  options: (
+    | DefineJobOptions<TData, TResult, undefined>
+    | DefineBatchJobOptions<TData, TResult, undefined>
+  ) & {
+    schema?: undefined;
+  },
 ): JobDefinition<TData, TData, TResult>;
 export function defineJob(
-  options: DefineJobOptions<unknown, unknown, StandardSchemaV1 | undefined>,
+  options:
+    | DefineJobOptions<unknown, unknown, StandardSchemaV1 | undefined>
+    | DefineBatchJobOptions<unknown, unknown, StandardSchemaV1 | undefined>,
 ): JobDefinition<unknown, unknown, unknown> {
   if (typeof options !== "object" || options === null) {
     throw new OptionsError("defineJob(options): options must be an object with a name and a handler");
   }
   assertName(options.name, "defineJob options.name");
-  if (typeof options.handler !== "function") {
-    throw new OptionsError(`defineJob options.handler must be a function (job "${options.name}")`);
+  const name = options.name;
+  const isBatch = options.batchHandler !== undefined || options.batch !== undefined;
+  if (isBatch && options.handler !== undefined) {
+    throw new OptionsError(
+      `defineJob options: give either handler or batchHandler (with batch), not both (job "${name}")`,
+    );
+  }
+  if (isBatch) validateBatch(options.batch, options.batchHandler, options.name);
+  else if (typeof options.handler !== "function") {
+    throw new OptionsError(
+      `defineJob options.handler must be a function, or give batch and batchHandler (job "${name}")`,
+    );
   }
   if (options.schema !== undefined && typeof options.schema?.["~standard"]?.validate !== "function") {
     throw new OptionsError(
-      `defineJob options.schema must be a Standard Schema validator such as a zod or valibot schema (job "${options.name}")`,
+      `defineJob options.schema must be a Standard Schema validator such as a zod or valibot schema (job "${name}")`,
     );
   }
   validateJobTypeOptions(options, "defineJob options.");
+  if (options.batchHandler) {
+    const batch = Object.freeze({ size: options.batch.size, waitMs: options.batch.waitMs });
+    const handler = batchOfOne(options.name, options.batchHandler);
+    return Object.freeze({ ...options, schema: options.schema, batch, handler });
+  }
   return Object.freeze({ ...options, schema: options.schema });
 }
 

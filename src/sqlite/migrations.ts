@@ -25,7 +25,15 @@ export interface Migration {
  * - `jobs_key`: dedupe keys, every state (throttle looks at finished jobs too). Partial on `key IS NOT NULL`
  *   and free of `state`, so unkeyed jobs never enter it and no state change ever touches it.
  * - `job_logs`: log lines, appended without rewriting the job row; deleted with their job.
- * - `queues`: per-queue flags (paused). `job_types`: names registered by workers.
+ * - Groups (per-group FIFO): `group_key` (null for ungrouped jobs, which the claim index `jobs_claim` alone
+ *   holds), `group_hold` (onFailure "hold") and `group_concurrency` on the job. `jobs_group` orders a group's
+ *   non-final jobs by id (a window read never scans a big group's backlog), `jobs_group_running` counts its
+ *   running jobs. `job_groups` keeps one row per group with non-final jobs: its concurrency, whether it has a
+ *   claimable job (`ready`, with that job's priority) and the sequence number of the claim that last served it,
+ *   recomputed in the transaction of every change to one of its jobs; `job_groups_ready` lists ready groups
+ *   least recently served first. `counters` holds that sequence.
+ * - `queues`: per-queue flags (paused). `job_types`: names registered by workers, with `max_concurrency`
+ *   copied out of their defaults so a claim finds limited types without parsing JSON.
  * - `schedules`: one row per schedule; `spec`, `catch_up`, `options` and `data` as JSON text; a fire is a
  *   compare-and-set on `next_run_at`. `schedules_due` holds unpaused schedules with a next run.
  */
@@ -61,14 +69,37 @@ CREATE TABLE jobs (
   result TEXT,
   progress TEXT,
   meta TEXT NOT NULL DEFAULT '{}',
-  key TEXT
+  key TEXT,
+  group_key TEXT,
+  group_hold INTEGER NOT NULL DEFAULT 1,
+  group_concurrency INTEGER NOT NULL DEFAULT 1
 );
-CREATE INDEX jobs_claim ON jobs (queue, priority, lifo_key DESC, run_at, id) WHERE state = 'available';
+CREATE INDEX jobs_claim ON jobs (queue, priority, lifo_key DESC, run_at, id)
+  WHERE state = 'available' AND group_key IS NULL;
 CREATE INDEX jobs_due ON jobs (run_at) WHERE state IN ('scheduled', 'retryable');
 CREATE INDEX jobs_due_queue ON jobs (queue, state, run_at) WHERE state IN ('scheduled', 'retryable');
 CREATE INDEX jobs_running ON jobs (queue, lease_expires_at) WHERE state = 'running';
 CREATE INDEX jobs_finished ON jobs (queue, state, finished_at) WHERE state IN ('completed', 'cancelled', 'discarded');
 CREATE INDEX jobs_key ON jobs (key, id) WHERE key IS NOT NULL;
+CREATE INDEX jobs_group ON jobs (queue, group_key, id)
+  WHERE group_key IS NOT NULL AND state IN ('scheduled', 'available', 'running', 'retryable');
+CREATE INDEX jobs_group_running ON jobs (queue, group_key) WHERE group_key IS NOT NULL AND state = 'running';
+
+CREATE TABLE job_groups (
+  queue TEXT NOT NULL,
+  key TEXT NOT NULL,
+  concurrency INTEGER NOT NULL DEFAULT 1,
+  ready INTEGER NOT NULL DEFAULT 0,
+  priority INTEGER NOT NULL DEFAULT 0,
+  served INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (queue, key)
+) WITHOUT ROWID;
+CREATE INDEX job_groups_ready ON job_groups (queue, priority, served) WHERE ready = 1;
+
+CREATE TABLE counters (
+  name TEXT PRIMARY KEY,
+  value INTEGER NOT NULL
+) WITHOUT ROWID;
 
 CREATE TABLE job_logs (
   id INTEGER PRIMARY KEY,
@@ -89,7 +120,8 @@ CREATE TABLE job_types (
   name TEXT PRIMARY KEY,
   queue TEXT NOT NULL,
   defaults TEXT NOT NULL DEFAULT '{}',
-  seen_at INTEGER NOT NULL
+  seen_at INTEGER NOT NULL,
+  max_concurrency INTEGER
 ) WITHOUT ROWID;
 
 CREATE TABLE schedules (

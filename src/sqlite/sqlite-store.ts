@@ -105,10 +105,28 @@ type JobRow = [
   progress: string | null,
   meta: string,
   key: string | null,
+  groupKey: string | null,
 ];
 
 /** Claim-order fields: id, priority, lifo_key, run_at (raw mode). */
 type Candidate = [id: number, priority: number, lifoKey: number, runAt: number];
+
+/** A claimable job of a ready group. */
+interface GroupCandidate {
+  id: number;
+  name: string;
+  priority: number;
+  runAt: number;
+  queue: string;
+  key: string;
+  /** The group's `served` sequence number (round-robin order across queues). */
+  served: number;
+}
+
+/** Between a grouped and an ungrouped candidate: lower priority first, then earlier run_at, then id. */
+function compareMerge(g: GroupCandidate, u: Candidate): number {
+  return g.priority - u[1] || g.runAt - u[3] || g.id - u[0];
+}
 
 interface LogRow {
   job_id: number;
@@ -118,9 +136,17 @@ interface LogRow {
   message: string;
 }
 
+/** What operator operations read of a job first. */
+interface StateRow {
+  state: JobState;
+  queue: string;
+  group_key: string | null;
+}
+
 interface ExpiredRow {
   id: number;
   queue: string;
+  group_key: string | null;
   attempt: number;
   stalls: number;
   max_stalls: number;
@@ -151,7 +177,7 @@ interface PreparedUpdate {
 const JOB_COLUMNS =
   "id, name, queue, state, data, priority, lifo, lifo_key, attempt, max_attempts, stalls, max_stalls, run_at, " +
   "created_at, attempted_at, finished_at, lease_owner, lease_token, lease_expires_at, cancel_requested, " +
-  "timeout_ms, errors, result, progress, meta, key";
+  "timeout_ms, errors, result, progress, meta, key, group_key";
 
 /** Clears the lease and stores the final progress when given; the common tail of every outcome. */
 const END_LEASE =
@@ -160,10 +186,16 @@ const END_LEASE =
 const HELD = "WHERE id = @id AND lease_token = @token AND state = 'running'";
 const APPEND_ERROR = "errors = json_insert(errors, '$[#]', json(@error))";
 const DUE_STATES = "state IN ('scheduled', 'retryable')";
+/** The condition of the `jobs_group` index, repeated verbatim so SQLite's planner can use it. */
+const GROUP_LIVE = "group_key IS NOT NULL AND state IN ('scheduled', 'available', 'running', 'retryable')";
+/** Jobs that take a place in their group's window (see `GroupSpec`). */
+const OCCUPIES = "(state IN ('available', 'running') OR group_hold = 1)";
 const FINAL_SQL = "state IN ('completed', 'cancelled', 'discarded')";
 
 const COUNT_BY_STATE =
-  "SELECT queue, 'available' AS state, COUNT(*) AS n FROM jobs WHERE state = 'available' GROUP BY queue " +
+  "SELECT queue, 'available' AS state, COUNT(*) AS n FROM jobs WHERE state = 'available' AND group_key IS NULL " +
+  "GROUP BY queue " +
+  `UNION ALL SELECT queue, 'available', COUNT(*) FROM jobs WHERE ${GROUP_LIVE} AND state = 'available' GROUP BY queue ` +
   "UNION ALL SELECT queue, state, COUNT(*) FROM jobs WHERE state IN ('scheduled', 'retryable') GROUP BY queue, state " +
   "UNION ALL SELECT queue, 'running', COUNT(*) FROM jobs WHERE state = 'running' GROUP BY queue " +
   "UNION ALL SELECT queue, state, COUNT(*) FROM jobs WHERE state IN ('completed', 'cancelled', 'discarded') " +
@@ -178,8 +210,9 @@ function prepareInsertStatements(db: Database.Database) {
   return {
     insert: p(
       "INSERT INTO jobs (name, queue, state, data, priority, lifo, max_attempts, max_stalls, run_at, created_at, " +
-        "timeout_ms, meta, key) VALUES (@name, @queue, @state, @data, @priority, @lifo, @maxAttempts, " +
-        "@maxStalls, @runAt, @now, @timeoutMs, @meta, @key)",
+        "timeout_ms, meta, key, group_key, group_hold, group_concurrency) VALUES (@name, @queue, @state, @data, " +
+        "@priority, @lifo, @maxAttempts, @maxStalls, @runAt, @now, @timeoutMs, @meta, @key, @groupKey, " +
+        "@groupHold, @groupConcurrency)",
     ),
     setLifoKey: p("UPDATE jobs SET lifo_key = id WHERE id = ?"),
     // The dedupe look-ups read the partial index jobs_key (key, id), newest first.
@@ -194,11 +227,63 @@ function prepareInsertStatements(db: Database.Database) {
     keyRecent: p("SELECT id FROM jobs WHERE key = ? AND created_at > ? ORDER BY id DESC LIMIT 1").pluck(),
     keyReplace: p("UPDATE jobs SET data = @data, meta = @meta WHERE id = @id"),
     keyDebounce: p(
-      "UPDATE jobs SET data = @data, meta = @meta, run_at = @runAt, state = @state WHERE id = @id RETURNING queue",
-    ).pluck(),
+      "UPDATE jobs SET data = @data, meta = @meta, run_at = @runAt, state = @state WHERE id = @id " +
+        "RETURNING queue, group_key",
+    ).raw(),
     getJob: p(`SELECT ${JOB_COLUMNS} FROM jobs WHERE id = ?`).raw(),
     jobLogs: p("SELECT job_id, at, attempt, level, message FROM job_logs WHERE job_id = ? ORDER BY id"),
+    // Groups: every change to a grouped job recomputes its group's row (see refreshGroup).
+    groupUpsert: p(
+      "INSERT INTO job_groups (queue, key, concurrency) VALUES (?, ?, ?) " +
+        "ON CONFLICT (queue, key) DO UPDATE SET concurrency = excluded.concurrency",
+    ),
+    groupConcurrency: p("SELECT concurrency FROM job_groups WHERE queue = ? AND key = ?").pluck(),
+    groupLastConcurrency: p(
+      `SELECT group_concurrency FROM jobs WHERE ${GROUP_LIVE} AND queue = ? AND group_key = ? ` +
+        "ORDER BY id DESC LIMIT 1",
+    ).pluck(),
+    // The window: the first `limit` occupying jobs by id, read from jobs_group.
+    groupWindow: p(
+      `SELECT id, state, name, priority, run_at FROM jobs WHERE ${GROUP_LIVE} AND queue = @queue ` +
+        `AND group_key = @key AND ${OCCUPIES} ORDER BY id LIMIT @limit`,
+    ).raw(),
+    groupAny: p(`SELECT 1 FROM jobs WHERE ${GROUP_LIVE} AND queue = ? AND group_key = ? LIMIT 1`).pluck(),
+    groupRunning: p(
+      "SELECT COUNT(*) FROM jobs WHERE group_key IS NOT NULL AND state = 'running' AND queue = ? AND group_key = ?",
+    ).pluck(),
+    groupSet: p(
+      "UPDATE job_groups SET ready = @ready, priority = @priority WHERE queue = @queue AND key = @key " +
+        "AND (ready != @ready OR priority != @priority)",
+    ),
+    groupDelete: p("DELETE FROM job_groups WHERE queue = ? AND key = ?"),
   };
+}
+
+/** A group's window row: id, state, name, priority, run_at (raw mode). */
+type WindowRow = [id: number, state: JobState, name: string, priority: number, runAt: number];
+
+/**
+ * Recomputes a group's row after a change to one of its jobs, inside the caller's transaction: whether it has a
+ * claimable job (available, inside the window of its first `concurrency` occupying jobs, with fewer than
+ * `concurrency` running) and that job's priority. Creates the row (with the concurrency of the group's newest
+ * job) when missing, deletes it when the group has no non-final job. Returns whether the group is ready.
+ */
+function refreshGroup(s: InsertStatements, queue: string, key: string): boolean {
+  let concurrency = s.groupConcurrency.get(queue, key) as number | undefined;
+  if (concurrency === undefined) {
+    concurrency = s.groupLastConcurrency.get(queue, key) as number | undefined;
+    if (concurrency === undefined) return false;
+    s.groupUpsert.run(queue, key, concurrency);
+  }
+  const window = s.groupWindow.all({ queue, key, limit: concurrency }) as WindowRow[];
+  if (window.length === 0 && s.groupAny.get(queue, key) === undefined) {
+    s.groupDelete.run(queue, key);
+    return false;
+  }
+  const first = window.find((row) => row[1] === "available");
+  const ready = first !== undefined && (s.groupRunning.get(queue, key) as number) < concurrency;
+  s.groupSet.run({ queue, key, ready: ready ? 1 : 0, priority: ready ? first[3] : 0 });
+  return ready;
 }
 
 type InsertStatements = ReturnType<typeof prepareInsertStatements>;
@@ -219,6 +304,9 @@ interface InsertRow {
   meta: string;
   key: string | null;
   dedupe: DedupeSpec | null;
+  groupKey: string | null;
+  groupHold: number;
+  groupConcurrency: number;
 }
 
 /** Serialises insert params; throws OptionsError (before anything is written) for values JSON cannot hold. */
@@ -241,6 +329,9 @@ function toInsertRow(job: JobInsertParams): InsertRow {
     meta: toJsonText(job.meta ?? {}, `meta of job "${job.name}"`, "{}"),
     key,
     dedupe,
+    groupKey: job.group?.key ?? null,
+    groupHold: job.group?.onFailure === "continue" ? 0 : 1,
+    groupConcurrency: job.group?.concurrency ?? 1,
   };
 }
 
@@ -256,7 +347,9 @@ function insertRowsIn(s: InsertStatements, rows: readonly InsertRow[]): RowResul
     const logs = (s.jobLogs.all(id) as LogRow[]).map(toLog);
     return toRecord(s.getJob.get(id) as JobRow, logs);
   };
-  return rows.map((row): RowResult => {
+  // Groups touched by the batch, refreshed once each at the end (a bulk insert into one group costs one).
+  const groups = new Map<string, [string, string]>();
+  const results = rows.map((row): RowResult => {
     const { key, dedupe } = row;
     if (key !== null && dedupe !== null) {
       switch (dedupe.policy) {
@@ -279,21 +372,28 @@ function insertRowsIn(s: InsertStatements, rows: readonly InsertRow[]): RowResul
         case "debounce": {
           const id = s.keyPending.get(key) as number | undefined;
           if (id === undefined) break;
-          const queue = s.keyDebounce.get({
+          const [queue, group] = s.keyDebounce.get({
             id,
             data: row.data,
             meta: row.meta,
             runAt: row.runAt,
             state: row.state,
-          }) as string;
+          }) as [string, string | null];
+          if (group !== null) groups.set(`${queue}\u0000${group}`, [queue, group]);
           return { job: read(id), outcome: "debounced", changedQueue: queue };
         }
       }
     }
     const id = Number(s.insert.run(row).lastInsertRowid);
     if (row.lifo) s.setLifoKey.run(id);
+    if (row.groupKey !== null) {
+      s.groupUpsert.run(row.queue, row.groupKey, row.groupConcurrency);
+      groups.set(`${row.queue}\u0000${row.groupKey}`, [row.queue, row.groupKey]);
+    }
     return id;
   });
+  for (const [queue, group] of groups.values()) refreshGroup(s, queue, group);
+  return results;
 }
 
 /** The record of a row just inserted, built without reading it back. */
@@ -325,6 +425,7 @@ function insertedRecord(id: number, row: InsertRow): JobRecord {
     logs: [],
     meta: row.meta === "{}" ? {} : (JSON.parse(row.meta) as Record<string, unknown>),
     key: row.key,
+    group: row.groupKey,
   };
 }
 
@@ -332,43 +433,64 @@ function prepareStatements(db: Database.Database) {
   const p = db.prepare.bind(db);
   return {
     ...prepareInsertStatements(db),
-    stage: p(`UPDATE jobs SET state = 'available' WHERE ${DUE_STATES} AND run_at <= ?`),
+    stage: p(`UPDATE jobs SET state = 'available' WHERE ${DUE_STATES} AND run_at <= ? AND group_key IS NULL`),
+    stageGrouped: p(
+      `UPDATE jobs SET state = 'available' WHERE ${DUE_STATES} AND run_at <= ? AND group_key IS NOT NULL ` +
+        "RETURNING queue, group_key",
+    ).raw(),
     pausedQueues: p("SELECT name FROM queues WHERE paused = 1").pluck(),
     claimCandidates: p(
-      "SELECT id, priority, lifo_key, run_at FROM jobs WHERE state = 'available' AND queue = @queue " +
-        "AND name IN (SELECT value FROM json_each(@names)) ORDER BY priority, lifo_key DESC, run_at, id LIMIT @limit",
+      "SELECT id, priority, lifo_key, run_at FROM jobs WHERE state = 'available' AND group_key IS NULL " +
+        "AND queue = @queue AND name IN (SELECT value FROM json_each(@names)) " +
+        "ORDER BY priority, lifo_key DESC, run_at, id LIMIT @limit",
     ).raw(),
+    readyGroups: p(
+      "SELECT key, concurrency, served FROM job_groups WHERE ready = 1 AND queue = @queue ORDER BY priority, served " +
+        "LIMIT @limit",
+    ).raw(),
+    servedNext: p(
+      "INSERT INTO counters (name, value) VALUES ('group_served', 1) " +
+        "ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value",
+    ).pluck(),
+    groupServed: p("UPDATE job_groups SET served = ? WHERE queue = ? AND key = ?"),
+    groupOfJob: p("SELECT queue, group_key FROM jobs WHERE id = ?").raw(),
+    limitedTypes: p("SELECT name, max_concurrency FROM job_types WHERE max_concurrency IS NOT NULL").raw(),
+    runningOfName: p("SELECT COUNT(*) FROM jobs WHERE state = 'running' AND name = ?").pluck(),
     claimUpdate: p(
       "UPDATE jobs SET state = 'running', attempt = attempt + 1, attempted_at = @now, lease_owner = @owner, " +
         "lease_token = @token || '.' || id, lease_expires_at = @expires " +
         `WHERE id IN (SELECT value FROM json_each(@ids)) AND state = 'available' RETURNING ${JOB_COLUMNS}`,
     ).raw(),
     // All completions of a batch in one statement: rows are [id, token, result JSON, setProgress, progress JSON].
+    // Grouped jobs come back with a negative id, so their groups are refreshed.
     completeMany: p(
       "UPDATE jobs SET state = 'completed', result = v.result, finished_at = @now, lease_owner = NULL, " +
         "lease_token = NULL, lease_expires_at = NULL, cancel_requested = 0, " +
         "progress = CASE WHEN v.sp THEN v.progress ELSE jobs.progress END FROM (SELECT value ->> 0 AS id, " +
         "value ->> 1 AS token, value ->> 2 AS result, value ->> 3 AS sp, value ->> 4 AS progress " +
         "FROM json_each(@rows)) AS v WHERE jobs.id = v.id AND jobs.lease_token = v.token " +
-        "AND jobs.state = 'running' RETURNING jobs.id",
+        "AND jobs.state = 'running' RETURNING CASE WHEN jobs.group_key IS NULL THEN jobs.id ELSE -jobs.id END",
     ).pluck(),
     retry: p(
-      `UPDATE jobs SET state = 'retryable', run_at = @runAt, ${APPEND_ERROR}, ${END_LEASE} ${HELD} RETURNING queue`,
-    ).pluck(),
+      `UPDATE jobs SET state = 'retryable', run_at = @runAt, ${APPEND_ERROR}, ${END_LEASE} ${HELD} ` +
+        "RETURNING queue, group_key",
+    ).raw(),
     discard: p(
-      `UPDATE jobs SET state = 'discarded', finished_at = @now, ${APPEND_ERROR}, ${END_LEASE} ${HELD}`,
-    ),
+      `UPDATE jobs SET state = 'discarded', finished_at = @now, ${APPEND_ERROR}, ${END_LEASE} ${HELD} ` +
+        "RETURNING queue, group_key",
+    ).raw(),
     snooze: p(
       `UPDATE jobs SET state = 'scheduled', run_at = @runAt, attempt = attempt - 1, ${END_LEASE} ${HELD} ` +
-        "RETURNING queue",
-    ).pluck(),
+        "RETURNING queue, group_key",
+    ).raw(),
     cancel: p(
-      `UPDATE jobs SET state = 'cancelled', finished_at = @now, ${APPEND_ERROR}, ${END_LEASE} ${HELD}`,
-    ),
+      `UPDATE jobs SET state = 'cancelled', finished_at = @now, ${APPEND_ERROR}, ${END_LEASE} ${HELD} ` +
+        "RETURNING queue, group_key",
+    ).raw(),
     release: p(
       `UPDATE jobs SET state = 'available', run_at = @now, attempt = attempt - 1, ${END_LEASE} ${HELD} ` +
-        "RETURNING queue",
-    ).pluck(),
+        "RETURNING queue, group_key",
+    ).raw(),
     insertLog: p("INSERT INTO job_logs (job_id, at, attempt, level, message) VALUES (?, ?, ?, ?, ?)"),
     renew: p(
       "UPDATE jobs SET lease_expires_at = @expires WHERE id = @id AND lease_token = @token AND state = 'running' " +
@@ -377,7 +499,7 @@ function prepareStatements(db: Database.Database) {
     holds: p("SELECT 1 FROM jobs WHERE id = ? AND lease_token = ? AND state = 'running'").pluck(),
     reportProgress: p(`UPDATE jobs SET progress = @progress ${HELD}`),
     expired: p(
-      "SELECT id, queue, attempt, stalls, max_stalls, cancel_requested, lease_owner, lease_token, " +
+      "SELECT id, queue, group_key, attempt, stalls, max_stalls, cancel_requested, lease_owner, lease_token, " +
         "lease_expires_at FROM jobs WHERE state = 'running' AND lease_expires_at < @now " +
         "ORDER BY lease_expires_at LIMIT @limit",
     ),
@@ -398,7 +520,7 @@ function prepareStatements(db: Database.Database) {
     ),
     nextRunAt: p(`SELECT run_at FROM jobs WHERE ${DUE_STATES} AND queue = ? ORDER BY run_at LIMIT 1`).pluck(),
     get: p(`SELECT ${JOB_COLUMNS} FROM jobs WHERE id = ?`).raw(),
-    stateOf: p("SELECT state, queue FROM jobs WHERE id = ?"),
+    stateOf: p("SELECT state, queue, group_key FROM jobs WHERE id = ?"),
     logsOf: p("SELECT job_id, at, attempt, level, message FROM job_logs WHERE job_id = ? ORDER BY id"),
     logsOfMany: p(
       "SELECT job_id, at, attempt, level, message FROM job_logs " +
@@ -407,7 +529,7 @@ function prepareStatements(db: Database.Database) {
     // Counts read the per-state partial indexes (index-only scans); no (queue, state) index is kept, so a
     // state change touches two index entries rather than four.
     countAll: p(`SELECT state, SUM(n) AS n FROM (${COUNT_BY_STATE}) GROUP BY state`),
-    countQueue: p(`SELECT state, n FROM (${COUNT_BY_STATE}) WHERE queue = ?`),
+    countQueue: p(`SELECT state, SUM(n) AS n FROM (${COUNT_BY_STATE}) WHERE queue = ? GROUP BY state`),
     countByQueue: p(COUNT_BY_STATE),
     retryJob: p(
       "UPDATE jobs SET state = 'available', run_at = @now, finished_at = NULL, result = NULL, " +
@@ -440,8 +562,9 @@ function prepareStatements(db: Database.Database) {
         "LIMIT @limit)",
     ),
     typeUpsert: p(
-      "INSERT INTO job_types (name, queue, defaults, seen_at) VALUES (?, ?, ?, ?) ON CONFLICT (name) " +
-        "DO UPDATE SET queue = excluded.queue, defaults = excluded.defaults, seen_at = excluded.seen_at",
+      "INSERT INTO job_types (name, queue, defaults, seen_at, max_concurrency) VALUES (?, ?, ?, ?, ?) " +
+        "ON CONFLICT (name) DO UPDATE SET queue = excluded.queue, defaults = excluded.defaults, " +
+        "seen_at = excluded.seen_at, max_concurrency = excluded.max_concurrency",
     ),
     typeList: p("SELECT name, queue, defaults, seen_at FROM job_types ORDER BY name"),
     typeQueues: p("SELECT DISTINCT queue FROM job_types").pluck(),
@@ -450,7 +573,10 @@ function prepareStatements(db: Database.Database) {
     ),
     queueResume: p("UPDATE queues SET paused = 0 WHERE name = ?"),
     queueRows: p("SELECT name, paused FROM queues"),
-    anyAvailable: p("SELECT 1 FROM jobs WHERE state = 'available' AND queue = ? LIMIT 1").pluck(),
+    anyAvailable: p(
+      "SELECT 1 FROM jobs WHERE state = 'available' AND group_key IS NULL AND queue = ? LIMIT 1",
+    ).pluck(),
+    anyReadyGroup: p("SELECT 1 FROM job_groups WHERE ready = 1 AND queue = ? LIMIT 1").pluck(),
     anyDue: p(`SELECT 1 FROM jobs WHERE ${DUE_STATES} AND run_at <= ? LIMIT 1`).pluck(),
     migrationVersion: p("SELECT COALESCE(MAX(version), 0) FROM conveyor_migrations").pluck(),
   };
@@ -496,6 +622,7 @@ function toRecord(row: JobRow, logs: JobLogEntry[]): JobRecord {
     logs,
     meta: meta === "{}" ? {} : (JSON.parse(meta) as Record<string, unknown>),
     key: row[25],
+    group: row[26],
   };
 }
 
@@ -550,11 +677,13 @@ function mapError(error: unknown, path: string): unknown {
  * open the same file at once and every guarantee of the Store contract holds across them: each operation that
  * writes runs in one `BEGIN IMMEDIATE` transaction, so two claims never return the same job, and a finish is
  * applied only while `id` + lease token still match. `watch` hints come from this instance's own writes and,
- * via an `fs.watch` on the `-wal` file, from other connections and processes (`crossProcessWatch`).
+ * through the `<db>-notify` file written after each commit that may make jobs available, from other
+ * connections and processes (`crossProcessWatch`).
  *
- * Limits: calls are synchronous under their promises (a lock wait of up to `busyTimeoutMs` blocks the event
- * loop); one SQLite database allows one writer at a time, so throughput comes from batching (`jobInsertMany`,
- * `jobFinishMany` with `claim`), not from more connections. Use a local file system: WAL needs shared memory,
+ * Limits: statements run synchronously under their promises; a lock held by another connection is waited for
+ * at most ~2 ms inside SQLite, then retried from JavaScript until `busyTimeoutMs` (the event loop stays free).
+ * One SQLite database allows one writer at a time, so throughput comes from batching (`jobInsertMany`,
+ * `jobFinishMany`), not from more connections. Use a local file system: WAL needs shared memory,
  * so network file systems are not supported.
  *
  * Create it with {@link openSqliteStore}; the constructor expects an opened, migrated database.
@@ -775,43 +904,181 @@ export class SqliteStore implements Store {
     return this.#write(() => this.#claimIn(params, params.now), { durable: false });
   }
 
-  /** Whether a claim could find anything: an available job in one of the queues, or a due job to stage. */
+  /** Whether a claim could find anything: an available job or ready group in one of the queues, or a due job. */
   #mayClaim(params: JobClaimParams): boolean {
     if (!(params.limit > 0) || params.names.length === 0) return false;
     const s = this.#s;
     if (s.anyDue.get(params.now) !== undefined) return true;
-    for (const queue of params.queues) if (s.anyAvailable.get(queue) !== undefined) return true;
+    for (const queue of params.queues) {
+      if (s.anyAvailable.get(queue) !== undefined || s.anyReadyGroup.get(queue) !== undefined) return true;
+    }
     return false;
   }
 
+  /**
+   * Stages due jobs, then picks candidates per queue: ungrouped jobs from `jobs_claim` (a job type with a
+   * `maxConcurrency` gets its own look-up limited to its free slots) and the claimable jobs of ready groups,
+   * least recently served first; merges them in claim order and leases them with one UPDATE.
+   */
   #claimIn(params: Omit<JobClaimParams, "now">, now: number): JobRecord[] {
-    const { queues, names, limit } = params;
-    if (!(limit > 0) || queues.length === 0 || names.length === 0) return [];
+    const { queues, limit } = params;
+    if (!(limit > 0) || queues.length === 0 || params.names.length === 0) return [];
     const s = this.#s;
     s.stage.run(now);
+    this.#stageGrouped(now);
+    const budgets = this.#budgets(params.names);
+    let names = params.names;
+    const limited: Array<[string, string]> = [];
+    if (budgets !== null) {
+      names = names.filter((name) => !budgets.has(name));
+      for (const [name, left] of budgets) if (left > 0) limited.push([name, JSON.stringify([name])]);
+    }
+    const allowed = budgets === null ? params.names : [...names, ...limited.map(([name]) => name)];
+    if (allowed.length === 0) return [];
     const paused = s.pausedQueues.all() as string[];
-    const namesJson = JSON.stringify(names);
+    const namesJson = names.length > 0 ? JSON.stringify(names) : null;
     let candidates: Candidate[] = [];
-    let fromQueues = 0;
+    let sources = 0;
+    let grouped: GroupCandidate[] = [];
+    let groupQueues = 0;
+    /** Ungrouped candidates of limited types, by id, with their name (budgets are counted in the merge). */
+    const limitedIds = new Map<number, string>();
     for (const queue of new Set(queues)) {
       if (paused.includes(queue)) continue;
-      const rows = s.claimCandidates.all({ queue, names: namesJson, limit }) as Candidate[];
-      if (rows.length === 0) continue;
-      fromQueues++;
-      candidates = candidates.length === 0 ? rows : candidates.concat(rows);
+      if (namesJson !== null) {
+        const rows = s.claimCandidates.all({ queue, names: namesJson, limit }) as Candidate[];
+        if (rows.length > 0) {
+          sources++;
+          candidates = candidates.length === 0 ? rows : candidates.concat(rows);
+        }
+      }
+      for (const [name, json] of limited) {
+        const left = Math.min(limit, budgets?.get(name) ?? 0);
+        const rows = s.claimCandidates.all({ queue, names: json, limit: left }) as Candidate[];
+        if (rows.length === 0) continue;
+        sources++;
+        for (const row of rows) limitedIds.set(row[0], name);
+        candidates = candidates.length === 0 ? rows : candidates.concat(rows);
+      }
+      const before = grouped.length;
+      this.#groupCandidates(queue, allowed, limit, grouped);
+      if (grouped.length > before) groupQueues++;
     }
-    if (candidates.length === 0) return [];
-    if (fromQueues > 1) candidates = candidates.sort(compareClaimOrder).slice(0, limit);
+    if (candidates.length === 0 && grouped.length === 0) return [];
+    if (groupQueues > 1) {
+      grouped = grouped.sort((a, b) => a.priority - b.priority || a.served - b.served || a.id - b.id);
+    }
+    if (sources > 1) candidates.sort(compareClaimOrder);
+    let ids: number[];
+    let served: GroupCandidate[] = [];
+    if (grouped.length === 0 && limitedIds.size === 0) {
+      ids = (candidates.length > limit ? candidates.slice(0, limit) : candidates).map((c) => c[0]);
+    } else {
+      ids = [];
+      served = [];
+      const spend = (name: string | undefined): boolean => {
+        if (name === undefined || budgets === null) return true;
+        const left = budgets.get(name);
+        if (left === undefined) return true;
+        if (left <= 0) return false;
+        budgets.set(name, left - 1);
+        return true;
+      };
+      let i = 0;
+      let j = 0;
+      while (ids.length < limit && (i < candidates.length || j < grouped.length)) {
+        const u = candidates[i];
+        const g = grouped[j];
+        if (g !== undefined && (u === undefined || compareMerge(g, u) < 0)) {
+          j++;
+          if (!spend(g.name)) continue;
+          ids.push(g.id);
+          served.push(g);
+        } else if (u !== undefined) {
+          i++;
+          if (spend(limitedIds.get(u[0]))) ids.push(u[0]);
+        }
+      }
+    }
+    if (ids.length === 0) return [];
     const rows = s.claimUpdate.all({
-      ids: JSON.stringify(candidates.map((c) => c[0])),
+      ids: JSON.stringify(ids),
       now,
       owner: params.owner,
       token: randomUUID(),
       expires: now + params.leaseMs,
     }) as JobRow[];
-    // RETURNING order is unspecified: restore claim order.
-    rows.sort(compareRowClaimOrder);
+    if (served.length === 0) {
+      // RETURNING order is unspecified: restore claim order.
+      rows.sort(compareRowClaimOrder);
+    } else {
+      const place = new Map(ids.map((id, index) => [id, index]));
+      rows.sort((a, b) => place.get(a[0])! - place.get(b[0])!);
+      const groups = new Map<string, GroupCandidate>();
+      for (const g of served) groups.set(`${g.queue}\u0000${g.key}`, g);
+      for (const g of groups.values()) {
+        s.groupServed.run(s.servedNext.get() as number, g.queue, g.key);
+        refreshGroup(s, g.queue, g.key);
+      }
+    }
     return rows.map((row) => toRecord(row, []));
+  }
+
+  /** Stages due grouped jobs and refreshes their groups; returns how many were staged. */
+  #stageGrouped(now: number): number {
+    const staged = this.#s.stageGrouped.all(now) as Array<[string, string]>;
+    if (staged.length > 0) this.#refreshGroups(staged);
+    return staged.length;
+  }
+
+  /** Refreshes each distinct group of `rows` ([queue, group key]); returns the queues of groups now ready. */
+  #refreshGroups(rows: Iterable<readonly [string, string | null]>): Set<string> {
+    const seen = new Set<string>();
+    const ready = new Set<string>();
+    for (const [queue, key] of rows) {
+      if (key === null) continue;
+      const id = `${queue}\u0000${key}`;
+      if (seen.has(id)) continue;
+      seen.add(id);
+      if (refreshGroup(this.#s, queue, key)) ready.add(queue);
+    }
+    return ready;
+  }
+
+  /**
+   * Appends the claimable jobs of `queue`'s ready groups (least recently served first) whose name is in
+   * `names`, reading at most `limit` groups: per group, the available jobs inside its window, up to its free
+   * slots.
+   */
+  #groupCandidates(queue: string, names: readonly string[], limit: number, out: GroupCandidate[]): void {
+    const s = this.#s;
+    const groups = s.readyGroups.all({ queue, limit }) as Array<[string, number, number]>;
+    for (const [key, concurrency, served] of groups) {
+      let free = concurrency - (s.groupRunning.get(queue, key) as number);
+      if (free <= 0) continue;
+      for (const row of s.groupWindow.all({ queue, key, limit: concurrency }) as WindowRow[]) {
+        if (row[1] !== "available" || !names.includes(row[2])) continue;
+        out.push({ id: row[0], name: row[2], priority: row[3], runAt: row[4], queue, key, served });
+        if (--free <= 0) break;
+      }
+    }
+  }
+
+  /**
+   * Free slots per limited job type among `names` (its `maxConcurrency` minus its running jobs, store-wide),
+   * or null when none of them has a limit: unlimited types cost one look-up in `job_types` and no counting.
+   */
+  #budgets(names: readonly string[]): Map<string, number> | null {
+    const s = this.#s;
+    const limited = s.limitedTypes.all() as Array<[string, number]>;
+    if (limited.length === 0) return null;
+    let budgets: Map<string, number> | null = null;
+    for (const [name, max] of limited) {
+      if (!names.includes(name)) continue;
+      budgets ??= new Map();
+      budgets.set(name, max - (s.runningOfName.get(name) as number));
+    }
+    return budgets;
   }
 
   /**
@@ -840,9 +1107,12 @@ export class SqliteStore implements Store {
     });
     // Queues where a job became available or got a new run time: watchers look again.
     const hintQueues = new Set<string>();
-    const hinted = (queue: string | undefined): boolean => {
-      if (queue === undefined) return false;
-      hintQueues.add(queue);
+    /** Groups of grouped jobs that changed: refreshed before the claim. */
+    let touched: Array<[string, string | null]> = [];
+    const ended = (row: [string, string | null] | undefined, hint: boolean): boolean => {
+      if (row === undefined) return false;
+      if (hint) hintQueues.add(row[0]);
+      if (row[1] !== null) touched.push(row);
       return true;
     };
     const now = params.now;
@@ -856,7 +1126,15 @@ export class SqliteStore implements Store {
       const completeIds = new Set<number>();
       const flushCompletes = () => {
         if (completes.length === 0) return;
-        const done = new Set(s.completeMany.all({ now, rows: JSON.stringify(completes) }) as number[]);
+        const done = new Set<number>();
+        for (const id of s.completeMany.all({ now, rows: JSON.stringify(completes) }) as number[]) {
+          if (id > 0) {
+            done.add(id);
+            continue;
+          }
+          done.add(-id);
+          ended(s.groupOfJob.get(-id) as [string, string | null] | undefined, false);
+        }
         for (const i of completeAt) {
           const u = prepared[i] as PreparedUpdate;
           if (u.id === null || !done.has(u.id)) continue;
@@ -879,27 +1157,32 @@ export class SqliteStore implements Store {
         flushCompletes();
         const args = { id: u.id, token: u.token, now, setProgress: u.setProgress, progress: u.progress };
         let held: boolean;
+        type Row = [string, string | null] | undefined;
         switch (u.type) {
           case "retry":
-            held = hinted(s.retry.get({ ...args, runAt: u.runAt, error: u.error }) as string | undefined);
+            held = ended(s.retry.get({ ...args, runAt: u.runAt, error: u.error }) as Row, true);
             break;
           case "discard":
-            held = s.discard.run({ ...args, error: u.error }).changes === 1;
+            held = ended(s.discard.get({ ...args, error: u.error }) as Row, false);
             break;
           case "snooze":
-            held = hinted(s.snooze.get({ ...args, runAt: u.runAt }) as string | undefined);
+            held = ended(s.snooze.get({ ...args, runAt: u.runAt }) as Row, true);
             break;
           case "cancel":
-            held = s.cancel.run({ ...args, error: u.error }).changes === 1;
+            held = ended(s.cancel.get({ ...args, error: u.error }) as Row, false);
             break;
           case "release":
-            held = hinted(s.release.get(args) as string | undefined);
+            held = ended(s.release.get(args) as Row, true);
             break;
         }
         if (held && u.logs) this.#appendLogs(u.id, u.logs);
         applied[i] = held;
       });
       flushCompletes();
+      if (touched.length > 0) {
+        for (const queue of this.#refreshGroups(touched)) hintQueues.add(queue);
+        touched = [];
+      }
       const claimed = params.claim ? this.#claimIn(params.claim, now) : [];
       return { applied, claimed };
     });
@@ -979,6 +1262,7 @@ export class SqliteStore implements Store {
     }
     await this.#write(() => {
       const rows = s.expired.all({ now, limit: params.limit }) as ExpiredRow[];
+      const touched: Array<[string, string | null]> = [];
       for (const row of rows) {
         const id = String(row.id);
         const args = { id: row.id, token: row.lease_token, now };
@@ -992,6 +1276,7 @@ export class SqliteStore implements Store {
           };
           s.rescueCancel.run({ ...args, error: errorText(error, id) });
           result.cancelled.push(id);
+          touched.push([row.queue, row.group_key]);
           continue;
         }
         const error: AttemptError = {
@@ -1011,14 +1296,16 @@ export class SqliteStore implements Store {
           result.rescued.push(id);
           queues.add(row.queue);
         }
+        touched.push([row.queue, row.group_key]);
       }
+      for (const queue of this.#refreshGroups(touched)) queues.add(queue);
     });
     if (queues.size > 0) this.#hint(queues);
     return result;
   }
 
   async jobStage(params: { now: number }): Promise<number> {
-    return this.#write(() => this.#s.stage.run(params.now).changes);
+    return this.#write(() => this.#s.stage.run(params.now).changes + this.#stageGrouped(params.now));
   }
 
   async jobNextRunAt(params: { queues: string[] }): Promise<number | null> {
@@ -1122,12 +1409,13 @@ export class SqliteStore implements Store {
     let queue: string | null = null;
     const job = await this.#write(() => {
       const id = rowId(params.id);
-      const row = id === null ? undefined : (this.#s.stateOf.get(id) as { state: JobState; queue: string });
+      const row = id === null ? undefined : (this.#s.stateOf.get(id) as StateRow);
       if (id === null || row === undefined) throw new JobNotFoundError(params.id);
       if (row.state === "running") throw new InvalidStateTransitionError(params.id, row.state, "retry");
       if (row.state !== "available") {
         this.#s.retryJob.run({ id, now: params.now });
         queue = row.queue;
+        this.#refreshGroups([[row.queue, row.group_key]]);
       }
       return this.#getIn(params.id)!;
     });
@@ -1136,25 +1424,32 @@ export class SqliteStore implements Store {
   }
 
   async jobCancel(params: { id: string; now: number }): Promise<JobRecord> {
-    return this.#write(() => {
+    let ready = new Set<string>();
+    const job = await this.#write(() => {
       const id = rowId(params.id);
-      const row = id === null ? undefined : (this.#s.stateOf.get(id) as { state: JobState; queue: string });
+      const row = id === null ? undefined : (this.#s.stateOf.get(id) as StateRow);
       if (id === null || row === undefined) throw new JobNotFoundError(params.id);
       if (row.state === "running") this.#s.requestCancel.run(id);
-      else if (!FINAL_STATES.includes(row.state)) this.#s.cancelWaiting.run({ id, now: params.now });
+      else if (!FINAL_STATES.includes(row.state)) {
+        this.#s.cancelWaiting.run({ id, now: params.now });
+        ready = this.#refreshGroups([[row.queue, row.group_key]]);
+      }
       return this.#getIn(params.id)!;
     });
+    if (ready.size > 0) this.#hint(ready);
+    return job;
   }
 
   async jobPromote(params: { id: string; now: number }): Promise<JobRecord> {
     let queue: string | null = null;
     const job = await this.#write(() => {
       const id = rowId(params.id);
-      const row = id === null ? undefined : (this.#s.stateOf.get(id) as { state: JobState; queue: string });
+      const row = id === null ? undefined : (this.#s.stateOf.get(id) as StateRow);
       if (id === null || row === undefined) throw new JobNotFoundError(params.id);
       if (row.state === "scheduled" || row.state === "retryable") {
         this.#s.promote.run({ id, now: params.now });
         queue = row.queue;
+        this.#refreshGroups([[row.queue, row.group_key]]);
       } else if (row.state !== "available") {
         throw new InvalidStateTransitionError(params.id, row.state, "promote");
       }
@@ -1165,14 +1460,18 @@ export class SqliteStore implements Store {
   }
 
   async jobDelete(params: { id: string }): Promise<boolean> {
-    return this.#write(() => {
+    let ready = new Set<string>();
+    const deleted = await this.#write(() => {
       const id = rowId(params.id);
-      const row = id === null ? undefined : (this.#s.stateOf.get(id) as { state: JobState; queue: string });
+      const row = id === null ? undefined : (this.#s.stateOf.get(id) as StateRow);
       if (id === null || row === undefined) return false;
       if (row.state === "running") throw new InvalidStateTransitionError(params.id, row.state, "delete");
       this.#s.delete.run(id);
+      ready = this.#refreshGroups([[row.queue, row.group_key]]);
       return true;
     });
+    if (ready.size > 0) this.#hint(ready);
+    return deleted;
   }
 
   /**
@@ -1225,7 +1524,13 @@ export class SqliteStore implements Store {
     await this.#write(() => {
       for (const type of params.types) {
         const defaults = toJsonText(type.defaults ?? {}, `defaults of job type "${type.name}"`, "{}");
-        this.#s.typeUpsert.run(type.name, type.queue, defaults, params.now);
+        this.#s.typeUpsert.run(
+          type.name,
+          type.queue,
+          defaults,
+          params.now,
+          type.defaults?.maxConcurrency ?? null,
+        );
       }
     });
   }
@@ -1265,7 +1570,7 @@ export class SqliteStore implements Store {
         return info;
       };
       const counts = s.countByQueue.all() as Array<{ queue: string; state: JobState; n: number }>;
-      for (const row of counts) entry(row.queue).counts[row.state] = row.n;
+      for (const row of counts) entry(row.queue).counts[row.state] += row.n;
       for (const queue of s.typeQueues.all() as string[]) entry(queue);
       for (const row of s.queueRows.all() as Array<{ name: string; paused: number }>) {
         if (row.paused !== 0) entry(row.name).paused = true;

@@ -99,7 +99,32 @@ export interface JobRecord {
   meta: Record<string, unknown>;
   /** Dedupe key given at enqueue (see {@link DedupeSpec}), else null. Keys are global to the store. */
   key: string | null;
+  /** The job's group within its queue (see {@link GroupSpec}), else null. */
+  group: string | null;
 }
+
+/**
+ * A job's group: jobs of one group in one queue run in id (enqueue) order, at most `concurrency` at a time.
+ * The group's window is its first `concurrency` *occupying* jobs by id: available and running jobs, and
+ * scheduled or retryable jobs whose `onFailure` is "hold". A job is claimable iff it is available, inside its
+ * group's window, and fewer than `concurrency` jobs of the group are running. Claims serve ready groups
+ * round-robin (least recently served first), so a big group cannot starve a small one.
+ */
+export interface GroupSpec {
+  /** 1-255 characters; scoped to the job's queue. */
+  key: string;
+  /** Jobs of the group that may run at once, 1-1000. The group takes the value of its latest insert. */
+  concurrency: number;
+  /**
+   * "hold": while this job waits as scheduled or retryable (a retry after a failure, a snooze, a delay) it
+   * keeps its place and blocks the jobs after it. "continue": it steps out of the window while it waits, so
+   * later jobs run; it rejoins at its id when it becomes available again.
+   */
+  onFailure: GroupOnFailure;
+}
+
+/** See {@link GroupSpec.onFailure}. */
+export type GroupOnFailure = "hold" | "continue";
 
 /**
  * What an insert with a `key` does when jobs with that key already exist. "Pending" means scheduled,
@@ -140,6 +165,8 @@ export interface JobInsertParams {
   key?: string | null;
   /** How to treat existing jobs with `key`; default `{ policy: "reject" }`. Ignored without a key. */
   dedupe?: DedupeSpec;
+  /** The job's group (per-group FIFO, see {@link GroupSpec}); absent or null: ungrouped. */
+  group?: GroupSpec | null;
 }
 
 export interface JobInsertResult {
@@ -280,6 +307,13 @@ export interface JobTypeDefaults {
   maxStalls?: number;
   priority?: number;
   timeoutMs?: number;
+  /** Group policy of grouped jobs of this type (see {@link GroupSpec}). */
+  group?: { concurrency?: number; onFailure?: GroupOnFailure };
+  /**
+   * Most jobs of this type running at once across every worker of the store, enforced at claim from the
+   * latest registration of the type. Absent: unlimited (claims do not count running jobs).
+   */
+  maxConcurrency?: number;
 }
 
 /** A job type registered by a worker. */
@@ -353,7 +387,11 @@ export interface Store extends ScheduleStore {
   /**
    * Stages due jobs, then leases up to `limit` available jobs from unpaused `queues` whose name is in `names`,
    * in claim order: lower `priority` first; within a priority, LIFO jobs newest first (highest id, i.e. latest
-   * inserted), then the rest by `runAt` then id. Each claimed job becomes running with `attempt + 1`, `attemptedAt = now`, a fresh
+   * inserted), then the rest by `runAt` then id. Grouped jobs are claimable only inside their group's window
+   * (see {@link GroupSpec}); they come from ready groups least recently served first (then by id within a
+   * group, ignoring `lifo`), merged with ungrouped jobs by priority, then `runAt`, then id. Job types whose
+   * latest registration has `maxConcurrency` are not claimed beyond it (running jobs of that name counted
+   * store-wide). Each claimed job becomes running with `attempt + 1`, `attemptedAt = now`, a fresh
    * `leaseToken`, `leaseOwner = owner` and `leaseExpiresAt = now + leaseMs`. Two concurrent claims never
    * return the same job.
    */

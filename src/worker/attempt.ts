@@ -62,14 +62,45 @@ export class Attempt {
   readonly #env: AttemptEnv;
   readonly #def: AnyJobDefinition;
 
-  constructor(env: AttemptEnv, def: AnyJobDefinition, job: JobRecord) {
+  /**
+   * Starts the attempt. With `external` (a job of a batch, see batch-attempt.ts) nothing runs here and no
+   * timeout is armed: the batch runs the handler and ends the attempt with {@link finish} or {@link fail}.
+   */
+  constructor(env: AttemptEnv, def: AnyJobDefinition, job: JobRecord, external = false) {
     this.#env = env;
     this.#def = def;
     this.job = job;
     this.promise = new Promise<SettledAttempt>((resolve) => {
       this.#resolve = resolve;
     });
-    this.#start();
+    if (external) this.#startExternal();
+    else this.#start();
+  }
+
+  /** True once the attempt has settled (its outcome is decided). */
+  get done(): boolean {
+    return this.#finished;
+  }
+
+  /** The job's context (a new object each call; they share this attempt's signal, progress and logs). */
+  context(): JobContext {
+    return this.#context();
+  }
+
+  /** Ends the attempt with the handler's value, mapped as a single handler's return value. Once only. */
+  finish(value: unknown): void {
+    this.#settle(() => this.#settleValue(value, this.#startedAt));
+  }
+
+  /** Ends the attempt as failed with `err` (retry policy), without aborting its signal. Once only. */
+  fail(err: unknown): void {
+    this.#settle(() => this.#settleError(err));
+  }
+
+  #startExternal(): void {
+    const { clock, events, workerId } = this.#env;
+    this.#startedAt = clock.now();
+    if (events.has("job:started")) events.emit("job:started", { job: this.job, workerId });
   }
 
   /** The signal handed to the handler as `ctx.signal`, created on first use. */

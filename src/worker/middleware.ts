@@ -3,7 +3,8 @@ import type { JobContext } from "../job/define.js";
 /**
  * Wraps every attempt, outermost first (as gocraft/work's middleware): `await next()` runs the rest of the
  * chain and the handler, and resolves with the handler's return value. Throwing fails the attempt; not
- * calling `next` skips the handler (the job completes with no result).
+ * calling `next` skips the handler (the job completes with no result). For a batch job type it runs per job,
+ * around that job's share of the batch: `next()` resolves with the job's entry (docs/guides/batches.md).
  */
 export type Middleware = (job: JobContext, next: () => Promise<unknown>) => Promise<unknown> | unknown;
 

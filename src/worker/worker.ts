@@ -17,6 +17,8 @@ import type {
   Unwatch,
 } from "../store/store.js";
 import { Attempt, type AttemptEnv, type SettledAttempt } from "./attempt.js";
+import type { BatchAttempt } from "./batch-attempt.js";
+import { Batcher } from "./batcher.js";
 import { composeMiddleware, type Middleware } from "./middleware.js";
 
 export interface WorkerOptions {
@@ -77,6 +79,7 @@ export interface StopOptions {
 type WorkerState = "new" | "starting" | "running" | "stopping" | "stopped";
 
 const MAX_BACKOFF_MS = 5_000;
+const DEFAULT_LEASE_MS = 10_000;
 /** The adaptive prefetch holds about this much work beyond the running jobs. */
 const PREFETCH_WINDOW_MS = 5;
 
@@ -112,6 +115,8 @@ export class Worker {
   #env: AttemptEnv | null = null;
   /** Started attempts by job id. */
   readonly #running = new Map<string, Attempt>();
+  /** Whether one of the job types has `maxConcurrency` (finishing its jobs may make claims succeed again). */
+  readonly #hasLimits: boolean;
   /** Claimed, not yet started. */
   #buffer: JobRecord[] = [];
   /** Settled attempts waiting to be written. */
@@ -135,6 +140,8 @@ export class Worker {
   #keepAlive: ReturnType<typeof setInterval> | undefined;
   /** Set by the app: closes the store after a signal-driven stop. */
   #onSignalStop: (() => Promise<void>) | null = null;
+  /** Collects jobs of batch types and runs their batches; null when the worker runs no batch type. */
+  readonly #batcher: Batcher | null = null;
 
   constructor(deps: WorkerDeps, options: WorkerOptions) {
     validateWorkerOptions(options);
@@ -145,10 +152,11 @@ export class Worker {
       this.#defs.set(def.name, def);
     }
     this.#names = [...this.#defs.keys()];
+    this.#hasLimits = options.jobs.some((def) => def.maxConcurrency !== undefined);
     this.queues = options.queues ?? [...new Set(options.jobs.map((j) => j.queue ?? "default"))];
     this.concurrency = options.concurrency ?? 10;
     this.#prefetchOption = options.prefetch ?? null;
-    this.#leaseMs = options.leaseMs ?? 10_000;
+    this.#leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
     this.#heartbeatMs = options.heartbeatMs ?? Math.max(10, Math.floor(this.#leaseMs / 4));
     this.#rescueMs = options.rescueIntervalMs ?? Math.min(1_000, Math.max(10, Math.floor(this.#leaseMs / 6)));
     this.#pollMs = options.pollMs ?? 1_000;
@@ -162,6 +170,16 @@ export class Worker {
       this.#executor = options.executor;
       this.#ownsExecutor = false;
     }
+    if (options.jobs.some((j) => j.batch)) {
+      if (this.#executor.kind !== "inline") {
+        throw new OptionsError(
+          `worker: batch job types run inline only for now; this worker's executor is "${this.#executor.kind}"`,
+        );
+      }
+      this.#batcher = new Batcher(deps.clock, options.jobs, () => {
+        if (this.#state === "running") this.#startBuffered();
+      });
+    }
   }
 
   /** Adds middleware (outermost first). Only before `start()`. */
@@ -173,9 +191,9 @@ export class Worker {
     return this;
   }
 
-  /** Attempts running now. */
+  /** Attempts running now (each job of a running batch counts). */
   get activeCount(): number {
-    return this.#running.size;
+    return this.#running.size + (this.#batcher?.runningJobs ?? 0);
   }
 
   get state(): WorkerState {
@@ -241,16 +259,23 @@ export class Worker {
     this.#unwatch?.();
     this.#cancelIdle?.();
     for (const job of this.#buffer.splice(0)) this.#pending.push(releaseOf(job));
+    const batcher = this.#batcher;
+    if (batcher) for (const job of batcher.takeWaiting()) this.#pending.push(releaseOf(job));
     this.#schedulePump();
-    if (this.#running.size > 0) {
+    if (this.#running.size > 0 || (batcher && batcher.runningCount > 0)) {
+      const runningPromises = (): Array<Promise<unknown>> => [
+        ...[...this.#running.values()].map((a) => a.promise),
+        ...[...(batcher?.running ?? [])].map((b) => b.promise),
+      ];
       let cancelGrace = (): void => {};
       const graceOver = new Promise<void>((resolve) => {
         cancelGrace = this.#deps.clock.setTimeout(resolve, graceMs);
       });
-      await Promise.race([Promise.allSettled([...this.#running.values()].map((a) => a.promise)), graceOver]);
+      await Promise.race([Promise.allSettled(runningPromises()), graceOver]);
       cancelGrace();
       for (const attempt of this.#running.values()) attempt.abort(new ShutdownError());
-      await Promise.allSettled([...this.#running.values()].map((a) => a.promise));
+      batcher?.abortRunning(new ShutdownError());
+      await Promise.allSettled(runningPromises());
     }
     await this.drained();
     this.#cancelHeartbeat?.();
@@ -264,7 +289,11 @@ export class Worker {
 
   #isIdle(): boolean {
     return (
-      this.#running.size === 0 && this.#buffer.length === 0 && this.#pending.length === 0 && !this.#inFlight
+      this.#running.size === 0 &&
+      this.#buffer.length === 0 &&
+      this.#pending.length === 0 &&
+      !this.#inFlight &&
+      (this.#batcher === null || this.#batcher.held === 0)
     );
   }
 
@@ -294,8 +323,8 @@ export class Worker {
   async #pump(): Promise<void> {
     if (this.#inFlight) return;
     const claiming = this.#state === "running";
-    const held = this.#running.size + this.#buffer.length;
-    const want = claiming && this.#mayHaveWork ? this.concurrency + this.#prefetch() - held : 0;
+    const held = this.#running.size + this.#buffer.length + (this.#batcher?.held ?? 0);
+    const want = claiming && this.#mayHaveWork ? this.#capacity() - held : 0;
     if (this.#pending.length === 0 && want <= 0) {
       this.#notifyIdle();
       return;
@@ -337,6 +366,8 @@ export class Worker {
           if (ok) appliedHooks[i]?.();
         });
         if (withClaim) this.#takeClaimed(res.claimed, want, generation);
+        // A finished job of a type with maxConcurrency frees a slot the last claim may have been short of.
+        if (this.#hasLimits && this.#state === "running") this.#wake();
       }
       this.#errorStreak = 0;
     } catch (err) {
@@ -355,6 +386,16 @@ export class Worker {
     else this.#notifyIdle();
   }
 
+  /**
+   * Most jobs to hold (running, buffered, waiting for a batch): concurrency plus prefetch; with batch types,
+   * at least enough to fill every slot with a full batch and collect one more.
+   */
+  #capacity(): number {
+    const single = this.concurrency + this.#prefetch();
+    if (!this.#batcher) return single;
+    return Math.max(single, (this.concurrency + 1) * this.#batcher.maxSize);
+  }
+
   /** How many jobs to hold beyond the running ones (see WorkerOptions.prefetch). */
   #prefetch(): number {
     if (this.#prefetchOption !== null) return this.#prefetchOption;
@@ -369,7 +410,8 @@ export class Worker {
       void this.#armIdle();
     }
     if (this.#state === "running") {
-      this.#buffer.push(...claimed);
+      if (this.#batcher) this.#collect(claimed, this.#batcher);
+      else this.#buffer.push(...claimed);
       this.#startBuffered();
     } else {
       for (const job of claimed) this.#pending.push(releaseOf(job));
@@ -379,6 +421,10 @@ export class Worker {
   #startBuffered(): void {
     const env = this.#env;
     if (!env) return;
+    if (this.#batcher) {
+      this.#startWithBatches(env, this.#batcher);
+      return;
+    }
     while (this.#running.size < this.concurrency && this.#buffer.length > 0) {
       const job = this.#buffer.shift() as JobRecord;
       const def = this.#defs.get(job.name);
@@ -393,6 +439,48 @@ export class Worker {
       const startedAt = performance.now();
       attempt.promise.then((settled) => this.#settled(job.id, settled, performance.now() - startedAt));
     }
+  }
+
+  /** Claimed jobs of batch types join their collections (waiting takes no slot); the others are buffered. */
+  #collect(claimed: JobRecord[], batcher: Batcher): void {
+    for (const job of claimed) {
+      const def = this.#defs.get(job.name);
+      if (def?.batch) batcher.add(def, job);
+      else this.#buffer.push(job);
+    }
+  }
+
+  /**
+   * {@link #startBuffered} for a worker with batch types: free slots go to due batches first, then to buffered
+   * single jobs (the same start as the single-job loop).
+   */
+  #startWithBatches(env: AttemptEnv, batcher: Batcher): void {
+    while (this.#running.size + batcher.runningCount < this.concurrency) {
+      const batch = batcher.startNext(env);
+      if (batch) {
+        batch.promise.then((settled) => this.#batchSettled(batch, settled));
+        continue;
+      }
+      const job = this.#buffer.shift();
+      if (!job) return;
+      const def = this.#defs.get(job.name);
+      if (!def) {
+        this.#pending.push(releaseOf(job));
+        continue;
+      }
+      const attempt = new Attempt(env, def, job);
+      if (job.cancelRequested) attempt.abort(new JobCancelledError());
+      this.#running.set(job.id, attempt);
+      const startedAt = performance.now();
+      attempt.promise.then((settled) => this.#settled(job.id, settled, performance.now() - startedAt));
+    }
+  }
+
+  #batchSettled(batch: BatchAttempt, settled: SettledAttempt[]): void {
+    this.#batcher?.finished(batch);
+    for (const s of settled) this.#pending.push(s);
+    if (this.#state === "running") this.#startBuffered();
+    this.#schedulePump();
   }
 
   #settled(id: string, settled: SettledAttempt, durationMs: number): void {
@@ -432,6 +520,7 @@ export class Worker {
     const leases: Array<{ id: string; token: string }> = [];
     for (const a of this.#running.values()) leases.push({ id: a.job.id, token: a.job.leaseToken ?? "" });
     for (const job of this.#buffer) leases.push({ id: job.id, token: job.leaseToken ?? "" });
+    if (this.#batcher) for (const lease of this.#batcher.leases()) leases.push(lease);
     if (leases.length === 0) return;
     const { store, clock, events } = this.#deps;
     try {
@@ -439,11 +528,13 @@ export class Worker {
       for (const id of res.lost) {
         this.#running.get(id)?.abort(new LeaseLostError());
         this.#buffer = this.#buffer.filter((j) => j.id !== id);
+        this.#batcher?.lost(id, new LeaseLostError());
       }
       for (const id of res.cancelRequested) {
         this.#running.get(id)?.abort(new JobCancelledError());
         const buffered = this.#buffer.find((j) => j.id === id);
         if (buffered) buffered.cancelRequested = true;
+        this.#batcher?.cancelRequested(id, new JobCancelledError());
       }
     } catch (err) {
       events.emit("worker:error", { workerId: this.id, error: coerceError(err) });
@@ -480,6 +571,7 @@ export class Worker {
       // A second signal while stopping means "now": skip the rest of the grace period.
       if (count > 1) {
         for (const a of this.#running.values()) a.abort(new ShutdownError());
+        this.#batcher?.abortRunning(new ShutdownError());
         return;
       }
       const done = (code: number) => {
@@ -515,6 +607,8 @@ function registrationOf(def: AnyJobDefinition): JobTypeRegistration {
   if (def.maxStalls !== undefined) defaults.maxStalls = def.maxStalls;
   if (def.priority !== undefined) defaults.priority = def.priority;
   if (def.timeoutMs !== undefined) defaults.timeoutMs = def.timeoutMs;
+  if (def.group !== undefined) defaults.group = { ...def.group };
+  if (def.maxConcurrency !== undefined) defaults.maxConcurrency = def.maxConcurrency;
   return { name: def.name, queue: def.queue ?? "default", defaults };
 }
 
@@ -545,7 +639,7 @@ function validateWorkerOptions(o: WorkerOptions): void {
   assertInt(o.rescueIntervalMs, "worker options.rescueIntervalMs", 10);
   assertInt(o.pollMs, "worker options.pollMs", 1);
   assertInt(o.graceMs, "worker options.graceMs", 0);
-  if (o.heartbeatMs !== undefined && o.leaseMs !== undefined && o.heartbeatMs >= o.leaseMs) {
+  if (o.heartbeatMs !== undefined && o.heartbeatMs >= (o.leaseMs ?? DEFAULT_LEASE_MS)) {
     throw new OptionsError(
       "worker options.heartbeatMs must be shorter than leaseMs (a quarter of it is usual)",
     );

@@ -82,8 +82,135 @@ interface MemJob {
   logs: JobLogEntry[];
   metaJson: string;
   key: string | null;
+  /** Group key (null: ungrouped), whether it holds its group while waiting, and its group concurrency. */
+  group: string | null;
+  groupHold: boolean;
+  groupConcurrency: number;
   /** Changes on every state change and on delete: heap entries holding an older value are stale. */
   seq: number;
+}
+
+/**
+ * One group of one queue: its non-final jobs in id order and its standing in the ready-groups heap. Deleted
+ * when it holds no non-final job (its `served` is forgotten: a returning group counts as never served).
+ */
+interface MemGroup {
+  queue: string;
+  key: string;
+  concurrency: number;
+  /** Non-final jobs, ascending id. */
+  live: MemJob[];
+  running: number;
+  /** Sequence number of the claim that last served it (0: never). */
+  served: number;
+  /** Whether it has a claimable job, and that job's priority (its place in the ready heap). */
+  ready: boolean;
+  priority: number;
+  /** Whether a valid entry for it is in the ready heap; `rseq` changes to invalidate entries. */
+  inHeap: boolean;
+  rseq: number;
+}
+
+interface GroupEntry {
+  group: MemGroup;
+  rseq: number;
+  priority: number;
+  served: number;
+}
+
+/** Ready groups of a queue by (priority, served): a binary min-heap with lazy deletion by `rseq`. */
+class GroupHeap {
+  private readonly items: GroupEntry[] = [];
+
+  push(group: MemGroup): void {
+    const items = this.items;
+    const entry: GroupEntry = { group, rseq: group.rseq, priority: group.priority, served: group.served };
+    items.push(entry);
+    let i = items.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!groupBefore(entry, items[parent]!)) break;
+      items[i] = items[parent]!;
+      i = parent;
+    }
+    items[i] = entry;
+    if (items.length > 64 && items.length > 4 * this.validCount()) this.compact();
+  }
+
+  /** Removes and returns the first group whose entry is still valid. */
+  pop(): MemGroup | undefined {
+    for (;;) {
+      const top = this.items[0];
+      if (top === undefined) return undefined;
+      this.removeTop();
+      if (top.rseq === top.group.rseq) return top.group;
+    }
+  }
+
+  private validCount(): number {
+    let n = 0;
+    for (const e of this.items) if (e.rseq === e.group.rseq) n++;
+    return n;
+  }
+
+  private compact(): void {
+    const keep = this.items.filter((e) => e.rseq === e.group.rseq);
+    this.items.length = 0;
+    for (const e of keep) this.items.push(e);
+    for (let i = (this.items.length >> 1) - 1; i >= 0; i--) this.down(i);
+  }
+
+  private removeTop(): void {
+    const last = this.items.pop();
+    if (last === undefined || this.items.length === 0) return;
+    this.items[0] = last;
+    this.down(0);
+  }
+
+  private down(index: number): void {
+    const items = this.items;
+    const n = items.length;
+    let i = index;
+    const entry = items[i]!;
+    for (;;) {
+      const left = 2 * i + 1;
+      if (left >= n) break;
+      const right = left + 1;
+      let child = left;
+      if (right < n && groupBefore(items[right]!, items[left]!)) child = right;
+      const c = items[child]!;
+      if (!groupBefore(c, entry)) break;
+      items[i] = c;
+      i = child;
+    }
+    items[i] = entry;
+  }
+}
+
+function groupBefore(a: GroupEntry, b: GroupEntry): boolean {
+  if (a.priority !== b.priority) return a.priority < b.priority;
+  return a.served < b.served;
+}
+
+/** Whether a non-final job takes a place in its group's window (see `GroupSpec`). */
+function occupies(job: MemJob): boolean {
+  return job.state === "available" || job.state === "running" || job.groupHold;
+}
+
+function isLive(state: JobState): boolean {
+  return state === "scheduled" || state === "available" || state === "running" || state === "retryable";
+}
+
+/** Index of the first job in `list` (ascending num) with `num >= num`. */
+function lowerBound(list: MemJob[], num: number): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (list[mid]!.num < num) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 interface HeapEntry {
@@ -196,6 +323,13 @@ function claimsBefore(a: MemJob, b: MemJob): boolean {
   return a.num < b.num;
 }
 
+/** Between a grouped and an ungrouped candidate: lower priority first, then earlier runAt, then id. */
+function mergesBefore(a: MemJob, b: MemJob): boolean {
+  if (a.priority !== b.priority) return a.priority < b.priority;
+  if (a.runAt !== b.runAt) return a.runAt < b.runAt;
+  return a.num < b.num;
+}
+
 /** Staging order: earliest runAt first, then id. */
 function runsBefore(a: MemJob, b: MemJob): boolean {
   return a.runAt !== b.runAt ? a.runAt < b.runAt : a.num < b.num;
@@ -275,6 +409,12 @@ export class MemoryStore implements Store {
   private readonly scheduleBook = new MemorySchedules((jobs) => this.insertAll(jobs));
   /** Dedupe key → every job holding it (any state), for the dedupe policies. */
   private readonly keyed = new Map<string, Set<MemJob>>();
+  /** queue + "\0" + group key → groups holding non-final jobs. */
+  private readonly groups = new Map<string, MemGroup>();
+  /** queue → its ready groups, least recently served first. */
+  private readonly readyGroups = new Map<string, GroupHeap>();
+  /** Claims that served a group, numbered (round-robin order of groups). */
+  private servedSeq = 0;
 
   /** Inserts one job: `scheduled` if `runAt > now`, else `available`. Rejects data JSON cannot hold. */
   async jobInsert(params: JobInsertParams): Promise<JobInsertResult> {
@@ -678,6 +818,8 @@ export class MemoryStore implements Store {
     this.running.clear();
     this.scheduleBook.clear();
     this.keyed.clear();
+    this.groups.clear();
+    this.readyGroups.clear();
   }
 
   private assertOpen(): void {
@@ -729,6 +871,9 @@ export class MemoryStore implements Store {
         logs: [],
         metaJson,
         key,
+        group: p.group?.key ?? null,
+        groupHold: p.group?.onFailure !== "continue",
+        groupConcurrency: p.group?.concurrency ?? 1,
         seq: ++this.lastSeq,
       };
       this.jobs.set(job.id, job);
@@ -740,6 +885,10 @@ export class MemoryStore implements Store {
       this.countsOf(job.queue)[job.state]++;
       this.totals[job.state]++;
       this.index(job);
+      if (job.group !== null) {
+        this.groupOf(job).concurrency = job.groupConcurrency;
+        this.groupMoved(job, null, job.state);
+      }
       this.notify(job.queue);
       results.push({ job: toRecord(job, true), outcome: "inserted" });
     }
@@ -800,39 +949,89 @@ export class MemoryStore implements Store {
     return staged;
   }
 
-  /** Stages due jobs, then leases available ones: a k-way merge of the matching per-name heaps. */
+  /**
+   * Stages due jobs, then leases available ones: a k-way merge of the matching per-name heaps, merged with the
+   * claimable jobs of ready groups (least recently served first). Names at their `maxConcurrency` are skipped.
+   */
   private claim(params: JobClaimParams, now: number): JobRecord[] {
     this.stage(now);
     if (params.limit <= 0 || params.names.length === 0) return [];
+    const budgets = this.nameBudgets(params.names);
     const names = new Set(params.names);
+    if (budgets !== null) for (const [name, left] of budgets) if (left <= 0) names.delete(name);
+    if (names.size === 0) return [];
     const heaps: JobHeap[] = [];
+    const popped: MemGroup[] = [];
+    const grouped: MemJob[] = [];
     for (const queue of new Set(params.queues)) {
       if (this.paused.has(queue)) continue;
       const byName = this.available.get(queue);
-      if (byName === undefined) continue;
-      if (byName.size <= names.size) {
-        for (const [name, heap] of byName) if (names.has(name) && heap.size > 0) heaps.push(heap);
-      } else {
-        for (const name of names) {
-          const heap = byName.get(name);
-          if (heap !== undefined && heap.size > 0) heaps.push(heap);
+      if (byName !== undefined) {
+        if (byName.size <= names.size) {
+          for (const [name, heap] of byName) if (names.has(name) && heap.size > 0) heaps.push(heap);
+        } else {
+          for (const name of names) {
+            const heap = byName.get(name);
+            if (heap !== undefined && heap.size > 0) heaps.push(heap);
+          }
+        }
+      }
+      const ready = this.readyGroups.get(queue);
+      for (let taken = 0; ready !== undefined && taken < params.limit; ) {
+        const group = ready.pop();
+        if (group === undefined) break;
+        group.inHeap = false;
+        popped.push(group);
+        for (const job of this.groupPicks(group, names)) {
+          grouped.push(job);
+          taken++;
         }
       }
     }
+    const groupOrder = (job: MemJob) => this.groups.get(`${job.queue}\u0000${job.group}`)!;
+    if (popped.length > 1) {
+      grouped.sort((a, b) => {
+        const ga = groupOrder(a);
+        const gb = groupOrder(b);
+        return ga.priority - gb.priority || ga.served - gb.served || a.num - b.num;
+      });
+    }
+    const served = new Set<MemGroup>();
     const claimed: JobRecord[] = [];
+    let next = 0;
     while (claimed.length < params.limit) {
       let best: JobHeap | undefined;
       let bestJob: MemJob | undefined;
-      for (const heap of heaps) {
+      for (let i = 0; i < heaps.length; i++) {
+        const heap = heaps[i]!;
         const job = heap.peek();
+        if (job !== undefined && budgets !== null && (budgets.get(job.name) ?? 1) <= 0) {
+          heaps.splice(i--, 1);
+          continue;
+        }
         if (job !== undefined && (bestJob === undefined || claimsBefore(job, bestJob))) {
           best = heap;
           bestJob = job;
         }
       }
-      if (best === undefined || bestJob === undefined) break;
-      best.pop();
-      const job = bestJob;
+      while (next < grouped.length && budgets !== null && (budgets.get(grouped[next]!.name) ?? 1) <= 0)
+        next++;
+      const groupJob = grouped[next];
+      let job: MemJob;
+      if (groupJob !== undefined && (bestJob === undefined || mergesBefore(groupJob, bestJob))) {
+        job = groupJob;
+        next++;
+        served.add(groupOrder(job));
+      } else if (best !== undefined && bestJob !== undefined) {
+        best.pop();
+        job = bestJob;
+      } else {
+        break;
+      }
+      if (budgets !== null) {
+        const left = budgets.get(job.name);
+        if (left !== undefined) budgets.set(job.name, left - 1);
+      }
       job.attempt++;
       job.attemptedAt = now;
       job.leaseOwner = params.owner;
@@ -842,7 +1041,132 @@ export class MemoryStore implements Store {
       this.setState(job, "running", false);
       claimed.push(toRecord(job, false));
     }
+    for (const group of served) group.served = ++this.servedSeq;
+    for (const group of popped) this.refreshGroup(group, true);
     return claimed;
+  }
+
+  /**
+   * Jobs left to claim per name, for the names among `names` whose latest registration has `maxConcurrency`
+   * (running jobs of the name counted store-wide); null when none of them is limited, so unlimited types pay
+   * no counting.
+   */
+  private nameBudgets(names: readonly string[]): Map<string, number> | null {
+    let budgets: Map<string, number> | null = null;
+    for (const name of names) {
+      const max = this.jobTypes.get(name)?.defaults.maxConcurrency;
+      if (max === undefined) continue;
+      budgets ??= new Map();
+      budgets.set(name, max);
+    }
+    if (budgets === null) return null;
+    for (const job of this.running.values()) {
+      const left = budgets.get(job.name);
+      if (left !== undefined) budgets.set(job.name, left - 1);
+    }
+    return budgets;
+  }
+
+  /** The group's claimable jobs whose name is in `names`: available, inside the window, within its free slots. */
+  private groupPicks(group: MemGroup, names: ReadonlySet<string>): MemJob[] {
+    const picks: MemJob[] = [];
+    let free = group.concurrency - group.running;
+    let place = 0;
+    for (const job of group.live) {
+      if (free <= 0 || place >= group.concurrency) break;
+      if (!occupies(job)) continue;
+      place++;
+      if (job.state === "available" && names.has(job.name)) {
+        picks.push(job);
+        free--;
+      }
+    }
+    return picks;
+  }
+
+  /** The job's group, created (with the job's concurrency) when it has none. */
+  private groupOf(job: MemJob): MemGroup {
+    const id = `${job.queue}\u0000${job.group}`;
+    let group = this.groups.get(id);
+    if (group === undefined) {
+      group = {
+        queue: job.queue,
+        key: job.group ?? "",
+        concurrency: job.groupConcurrency,
+        live: [],
+        running: 0,
+        served: 0,
+        ready: false,
+        priority: 0,
+        inHeap: false,
+        rseq: 0,
+      };
+      this.groups.set(id, group);
+    }
+    return group;
+  }
+
+  /** Keeps a grouped job's group right after the job moved `from` a state `to` another (null: none). */
+  private groupMoved(job: MemJob, from: JobState | null, to: JobState | null): void {
+    const group = this.groupOf(job);
+    if (from === "running") group.running--;
+    if (to === "running") group.running++;
+    const wasLive = from !== null && isLive(from);
+    const nowLive = to !== null && isLive(to);
+    if (wasLive && !nowLive) {
+      const i = lowerBound(group.live, job.num);
+      if (group.live[i] === job) group.live.splice(i, 1);
+    } else if (!wasLive && nowLive) {
+      group.live.splice(lowerBound(group.live, job.num), 0, job);
+    }
+    // A job left running, was staged or changed by an operator: the group's next job may be claimable now.
+    if (this.refreshGroup(group) && from !== null && to !== "running") this.notify(group.queue);
+  }
+
+  /**
+   * Recomputes whether the group has a claimable job (and that job's priority), and its place in the ready
+   * heap (`force`: re-entered even if unchanged, after a claim popped it or changed `served`). Forgets a group
+   * with no non-final job. Returns whether the group is ready.
+   */
+  private refreshGroup(group: MemGroup, force = false): boolean {
+    if (group.live.length === 0) {
+      this.groups.delete(`${group.queue}\u0000${group.key}`);
+      group.rseq++;
+      group.inHeap = false;
+      group.ready = false;
+      return false;
+    }
+    let ready = false;
+    let priority = 0;
+    if (group.running < group.concurrency) {
+      let place = 0;
+      for (const job of group.live) {
+        if (place >= group.concurrency) break;
+        if (!occupies(job)) continue;
+        if (job.state === "available") {
+          ready = true;
+          priority = job.priority;
+          break;
+        }
+        place++;
+      }
+    }
+    if (!force && ready === group.ready && priority === group.priority && (!ready || group.inHeap))
+      return ready;
+    group.ready = ready;
+    group.priority = priority;
+    group.rseq++;
+    group.inHeap = false;
+    if (ready) {
+      let heap = this.readyGroups.get(group.queue);
+      if (heap === undefined) {
+        heap = new GroupHeap();
+        this.readyGroups.set(group.queue, heap);
+      }
+      heap.push(group);
+      group.inHeap = true;
+    }
+    return ready;
   }
 
   private applyOutcome(job: MemJob, outcome: JobOutcome, resultJson: string | undefined, now: number): void {
@@ -895,6 +1219,7 @@ export class MemoryStore implements Store {
    */
   private setState(job: MemJob, state: JobState, invalidate = true): void {
     if (invalidate) this.unindex(job);
+    const from = job.state;
     const counts = this.countsOf(job.queue);
     counts[job.state]--;
     this.totals[job.state]--;
@@ -910,10 +1235,12 @@ export class MemoryStore implements Store {
       job.cancelRequested = false;
     }
     this.index(job);
+    if (job.group !== null) this.groupMoved(job, from, state);
   }
 
   private remove(job: MemJob): void {
     this.unindex(job);
+    if (job.group !== null) this.groupMoved(job, job.state, null);
     this.countsOf(job.queue)[job.state]--;
     this.totals[job.state]--;
     this.running.delete(job.id);
@@ -930,7 +1257,8 @@ export class MemoryStore implements Store {
   private index(job: MemJob): void {
     switch (job.state) {
       case "available":
-        this.availableHeap(job.queue, job.name).push(job);
+        // A grouped job is claimed through its group (see `groupPicks`), never from the per-name heaps.
+        if (job.group === null) this.availableHeap(job.queue, job.name).push(job);
         return;
       case "scheduled":
       case "retryable":
@@ -947,7 +1275,7 @@ export class MemoryStore implements Store {
   /** Marks the job's current heap entry stale (the caller then changes `seq`). */
   private unindex(job: MemJob): void {
     if (job.state === "available") {
-      this.availableHeap(job.queue, job.name).invalidated();
+      if (job.group === null) this.availableHeap(job.queue, job.name).invalidated();
     } else if (job.state === "scheduled" || job.state === "retryable") {
       this.waitingHeap(job.queue).invalidated();
     }
@@ -1038,5 +1366,6 @@ function toRecord(job: MemJob, withLogs: boolean): JobRecord {
     logs: withLogs ? job.logs.map(copyLog) : [],
     meta: JSON.parse(job.metaJson),
     key: job.key,
+    group: job.group,
   };
 }

@@ -59,6 +59,7 @@ export function insertTests(ctx: ConformanceContext): void {
         logs: [],
         meta: { trace: "abc" },
         key: null,
+        group: null,
       });
       expect(await store.jobGet({ id: job.id })).toEqual(job);
     });
