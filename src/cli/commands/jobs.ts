@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import type { Conveyor } from "../../conveyor.js";
 import { JobNotFoundError } from "../../errors.js";
 import type { JobState } from "../../job/states.js";
 import type { JobRecord } from "../../store/store.js";
@@ -95,129 +96,108 @@ export function registerJobs(program: Command, ctx: CommandContext): void {
     );
   });
 
-  const show = jobs
-    .command("show")
-    .description("show one job: data, state, attempts with their errors and stacks, logs, progress, result")
-    .argument("<id>", "job id")
-    .addHelpText("after", example("conveyor jobs show 42", "conveyor jobs show 42 --json"));
-  storeOption(show);
-  jsonOption(show);
-  show.action(async (id: string, flags: StoreFlags) => {
-    checkId(id);
-    const url = storeUrl(flags.store, io);
-    await withApp(
-      url,
-      io,
-      async (app) => {
-        const job = await app.getJob(id);
-        if (!job) throw new JobNotFoundError(id);
-        if (flags.json) writeJson(io.stdout, job);
-        else io.stdout.write(jobDetail(job, Date.now()));
-      },
-      { mustExist: true },
-    );
+  const byId = (spec: IdCommandSpec) => idCommand(jobs, ctx, spec);
+
+  byId({
+    name: "show",
+    description: "show one job: data, state, attempts with their errors and stacks, logs, progress, result",
+    examples: ["conveyor jobs show 42", "conveyor jobs show 42 --json"],
+    async run(app, id, json) {
+      const job = await app.getJob(id);
+      if (!job) throw new JobNotFoundError(id);
+      if (json) writeJson(io.stdout, job);
+      else io.stdout.write(jobDetail(job, Date.now()));
+    },
   });
 
-  const retry = jobs
-    .command("retry")
-    .description("run a scheduled, retryable or finished job again now")
-    .argument("<id>", "job id")
-    .addHelpText("after", example("conveyor jobs retry 42"));
-  storeOption(retry);
-  jsonOption(retry);
-  retry.action(async (id: string, flags: StoreFlags) => {
-    checkId(id);
-    await withApp(
-      storeUrl(flags.store, io),
-      io,
-      async (app) => {
-        const job = await app.retryJob(id);
-        if (flags.json) writeJson(io.stdout, job);
-        else
-          println(
-            io.stdout,
-            `job ${job.id} (${job.name}) is ${job.state}: attempt ${job.attempt + 1} of ${job.maxAttempts} is next`,
-          );
-      },
-      { mustExist: true },
-    );
+  byId({
+    name: "retry",
+    description: "run a scheduled, retryable or finished job again now",
+    examples: ["conveyor jobs retry 42"],
+    async run(app, id, json) {
+      const job = await app.retryJob(id);
+      if (json) writeJson(io.stdout, job);
+      else
+        println(
+          io.stdout,
+          `job ${job.id} (${job.name}) is ${job.state}: attempt ${job.attempt + 1} of ${job.maxAttempts} is next`,
+        );
+    },
   });
 
-  const promote = jobs
-    .command("promote")
-    .description("run a scheduled (delayed) or retryable job now instead of at its run time")
-    .argument("<id>", "job id")
-    .addHelpText("after", example("conveyor jobs promote 42"));
-  storeOption(promote);
-  jsonOption(promote);
-  promote.action(async (id: string, flags: StoreFlags) => {
-    checkId(id);
-    await withApp(
-      storeUrl(flags.store, io),
-      io,
-      async (app) => {
-        const before = await app.getJob(id);
-        const job = await app.promoteJob(id);
-        if (flags.json) writeJson(io.stdout, job);
-        else if (before?.state === "available")
-          println(io.stdout, `job ${job.id} (${job.name}) is already available; nothing to promote`);
-        else
-          println(
-            io.stdout,
-            `job ${job.id} (${job.name}) is available now (was ${before?.state ?? "waiting"})`,
-          );
-      },
-      { mustExist: true },
-    );
+  byId({
+    name: "promote",
+    description: "run a scheduled (delayed) or retryable job now instead of at its run time",
+    examples: ["conveyor jobs promote 42"],
+    async run(app, id, json) {
+      const before = await app.getJob(id);
+      const job = await app.promoteJob(id);
+      if (json) writeJson(io.stdout, job);
+      else if (before?.state === "available")
+        println(io.stdout, `job ${job.id} (${job.name}) is already available; nothing to promote`);
+      else
+        println(
+          io.stdout,
+          `job ${job.id} (${job.name}) is available now (was ${before?.state ?? "waiting"})`,
+        );
+    },
   });
 
-  const cancel = jobs
-    .command("cancel")
-    .description("cancel a waiting job, or ask the worker running it to abort it")
-    .argument("<id>", "job id")
-    .addHelpText("after", example("conveyor jobs cancel 42"));
-  storeOption(cancel);
-  jsonOption(cancel);
-  cancel.action(async (id: string, flags: StoreFlags) => {
-    checkId(id);
-    await withApp(
-      storeUrl(flags.store, io),
-      io,
-      async (app) => {
-        const before = await app.getJob(id);
-        const job = await app.cancelJob(id);
-        if (flags.json) writeJson(io.stdout, job);
-        else if (before && before.state === job.state && before.state !== "running") {
-          println(io.stdout, `job ${job.id} (${job.name}) is already ${job.state}; nothing to cancel`);
-        } else if (job.state === "running") {
-          println(
-            io.stdout,
-            `job ${job.id} (${job.name}) is running: cancel requested; its worker will abort it`,
-          );
-        } else if (job.state === "cancelled") println(io.stdout, `job ${job.id} (${job.name}) is cancelled`);
-        else println(io.stdout, `job ${job.id} (${job.name}) is already ${job.state}; nothing to cancel`);
-      },
-      { mustExist: true },
-    );
+  byId({
+    name: "cancel",
+    description: "cancel a waiting job, or ask the worker running it to abort it",
+    examples: ["conveyor jobs cancel 42"],
+    async run(app, id, json) {
+      const before = await app.getJob(id);
+      const job = await app.cancelJob(id);
+      if (json) writeJson(io.stdout, job);
+      else if (before && before.state === job.state && before.state !== "running") {
+        println(io.stdout, `job ${job.id} (${job.name}) is already ${job.state}; nothing to cancel`);
+      } else if (job.state === "running") {
+        println(
+          io.stdout,
+          `job ${job.id} (${job.name}) is running: cancel requested; its worker will abort it`,
+        );
+      } else if (job.state === "cancelled") println(io.stdout, `job ${job.id} (${job.name}) is cancelled`);
+      else println(io.stdout, `job ${job.id} (${job.name}) is already ${job.state}; nothing to cancel`);
+    },
   });
 
-  const del = jobs
-    .command("delete")
-    .description("delete a job that is not running")
+  byId({
+    name: "delete",
+    description: "delete a job that is not running",
+    examples: ["conveyor jobs delete 42"],
+    json: false,
+    async run(app, id) {
+      if (!(await app.deleteJob(id))) throw new JobNotFoundError(id);
+      println(io.stdout, `job ${id} deleted`);
+    },
+  });
+}
+
+/** A `jobs <name> <id>` subcommand: one job id, `--store`, `--json` unless `json: false`, an existing store. */
+interface IdCommandSpec {
+  name: string;
+  description: string;
+  examples: string[];
+  /** Offer `--json`. Default true. */
+  json?: boolean;
+  run(app: Conveyor, id: string, json: boolean): Promise<void>;
+}
+
+function idCommand(parent: Command, { io }: CommandContext, spec: IdCommandSpec): void {
+  const cmd = parent
+    .command(spec.name)
+    .description(spec.description)
     .argument("<id>", "job id")
-    .addHelpText("after", example("conveyor jobs delete 42"));
-  storeOption(del);
-  del.action(async (id: string, flags: StoreFlags) => {
+    .addHelpText("after", example(...spec.examples));
+  storeOption(cmd);
+  if (spec.json !== false) jsonOption(cmd);
+  cmd.action(async (id: string, flags: StoreFlags) => {
     checkId(id);
-    await withApp(
-      storeUrl(flags.store, io),
-      io,
-      async (app) => {
-        if (!(await app.deleteJob(id))) throw new JobNotFoundError(id);
-        println(io.stdout, `job ${id} deleted`);
-      },
-      { mustExist: true },
-    );
+    await withApp(storeUrl(flags.store, io), io, (app) => spec.run(app, id, flags.json === true), {
+      mustExist: true,
+    });
   });
 }
 
