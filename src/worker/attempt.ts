@@ -16,6 +16,7 @@ import type {
   LogLevel,
   Store,
 } from "../store/store.js";
+import { LazyAbort } from "./lazy-abort.js";
 import type { Middleware } from "./middleware.js";
 
 /** What an attempt needs from its worker. */
@@ -48,8 +49,7 @@ const LOG_LEVELS: ReadonlySet<string> = new Set(["debug", "info", "warn", "error
 export class Attempt {
   readonly job: JobRecord;
   readonly promise: Promise<SettledAttempt>;
-  #controller: AbortController | null = null;
-  #abortReason: Error | null = null;
+  readonly #abort = new LazyAbort();
   #resolve!: (settled: SettledAttempt) => void;
   #startedAt = 0;
   #cancelTimeout: (() => void) | null = null;
@@ -105,18 +105,12 @@ export class Attempt {
 
   /** The signal handed to the handler as `ctx.signal`, created on first use. */
   get signal(): AbortSignal {
-    if (!this.#controller) {
-      this.#controller = new AbortController();
-      if (this.#abortReason) this.#controller.abort(this.#abortReason);
-    }
-    return this.#controller.signal;
+    return this.#abort.signal;
   }
 
   /** Aborts the attempt: `ctx.signal` fires and the attempt settles at once with the outcome the reason implies. */
   abort(reason: Error): void {
-    if (this.#finished || this.#abortReason) return;
-    this.#abortReason = reason;
-    this.#controller?.abort(reason);
+    if (this.#finished || !this.#abort.abort(reason)) return;
     this.#settle(() => this.#settleError(reason));
   }
 

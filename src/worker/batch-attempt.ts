@@ -4,6 +4,7 @@ import type { AnyJobDefinition } from "../job/define.js";
 import { validateData } from "../job/validate.js";
 import type { JobRecord } from "../store/store.js";
 import { Attempt, type AttemptEnv, type SettledAttempt } from "./attempt.js";
+import { LazyAbort } from "./lazy-abort.js";
 import type { Middleware } from "./middleware.js";
 
 /** An item on its way into the batch handler, and where its entry goes. */
@@ -32,8 +33,7 @@ export class BatchAttempt {
   readonly promise: Promise<SettledAttempt[]>;
   readonly #env: AttemptEnv;
   readonly #def: AnyJobDefinition;
-  #controller: AbortController | null = null;
-  #abortReason: Error | null = null;
+  readonly #abort = new LazyAbort();
   #cancelTimeout: (() => void) | null = null;
   #ended = false;
   #end!: () => void;
@@ -69,18 +69,12 @@ export class BatchAttempt {
 
   /** The batch handler's `ctx.signal`, created on first use. */
   get signal(): AbortSignal {
-    if (!this.#controller) {
-      this.#controller = new AbortController();
-      if (this.#abortReason) this.#controller.abort(this.#abortReason);
-    }
-    return this.#controller.signal;
+    return this.#abort.signal;
   }
 
   /** Aborts the whole batch: every signal fires and every undecided job settles with what `reason` implies. */
   abort(reason: Error): void {
-    if (this.#ended || this.#abortReason) return;
-    this.#abortReason = reason;
-    this.#controller?.abort(reason);
+    if (this.#ended || !this.#abort.abort(reason)) return;
     for (const a of this.attempts) a.abort(reason);
     this.#finish(null);
   }

@@ -427,18 +427,23 @@ export class Worker {
     }
     while (this.#running.size < this.concurrency && this.#buffer.length > 0) {
       const job = this.#buffer.shift() as JobRecord;
-      const def = this.#defs.get(job.name);
-      if (!def) {
-        // Unreachable while claims filter by name; kept so a bad row cannot wedge a slot.
-        this.#pending.push(releaseOf(job));
-        continue;
-      }
-      const attempt = new Attempt(env, def, job);
-      if (job.cancelRequested) attempt.abort(new JobCancelledError());
-      this.#running.set(job.id, attempt);
-      const startedAt = performance.now();
-      attempt.promise.then((settled) => this.#settled(job.id, settled, performance.now() - startedAt));
+      this.#startOne(env, job);
     }
+  }
+
+  /** Starts one claimed single job in a free slot. */
+  #startOne(env: AttemptEnv, job: JobRecord): void {
+    const def = this.#defs.get(job.name);
+    if (!def) {
+      // Unreachable while claims filter by name; kept so a bad row cannot wedge a slot.
+      this.#pending.push(releaseOf(job));
+      return;
+    }
+    const attempt = new Attempt(env, def, job);
+    if (job.cancelRequested) attempt.abort(new JobCancelledError());
+    this.#running.set(job.id, attempt);
+    const startedAt = performance.now();
+    attempt.promise.then((settled) => this.#settled(job.id, settled, performance.now() - startedAt));
   }
 
   /** Claimed jobs of batch types join their collections (waiting takes no slot); the others are buffered. */
@@ -463,16 +468,7 @@ export class Worker {
       }
       const job = this.#buffer.shift();
       if (!job) return;
-      const def = this.#defs.get(job.name);
-      if (!def) {
-        this.#pending.push(releaseOf(job));
-        continue;
-      }
-      const attempt = new Attempt(env, def, job);
-      if (job.cancelRequested) attempt.abort(new JobCancelledError());
-      this.#running.set(job.id, attempt);
-      const startedAt = performance.now();
-      attempt.promise.then((settled) => this.#settled(job.id, settled, performance.now() - startedAt));
+      this.#startOne(env, job);
     }
   }
 
