@@ -17,6 +17,7 @@ import {
   type JobInput,
   type JobTypeOptions,
   validateJobTypeOptions,
+  validateRateLimit,
 } from "./job/define.js";
 import { type GroupOption, parseGroup } from "./job/group.js";
 import { FINAL_STATES, isJobState, type JobState } from "./job/states.js";
@@ -36,6 +37,7 @@ import type {
   JobRecord,
   JobTypeInfo,
   QueueInfo,
+  RateLimit,
   ScheduleRecord,
   Store,
 } from "./store/store.js";
@@ -59,7 +61,7 @@ export interface ConveyorOptions {
 
 /** Per-enqueue options; they override the job type's. */
 export interface EnqueueOptions
-  extends Omit<JobTypeOptions, "retry" | "maxStalls" | "group" | "maxConcurrency"> {
+  extends Omit<JobTypeOptions, "retry" | "maxStalls" | "group" | "maxConcurrency" | "rateLimit"> {
   /** Total attempts including the first. Default: the job type's, else 3. */
   attempts?: number;
   /** Run no sooner than this many milliseconds from now. */
@@ -381,6 +383,21 @@ export class Conveyor {
     return this.store.queueResume({ queue });
   }
 
+  /**
+   * Sets the rate limit of a queue, `{ max, windowMs }`: at most `max` of its jobs (of any type) start in any
+   * window of `windowMs`, across every worker and process of the store; `null` lifts it. Persisted in the
+   * store. See docs/guides/limits.md.
+   */
+  setQueueRateLimit(queue: string, limit: RateLimit | null): Promise<void> {
+    this.#assertOpen();
+    assertName(queue, "setQueueRateLimit queue");
+    if (limit !== null) validateRateLimit(limit, "setQueueRateLimit limit");
+    return this.store.queueRateLimit({
+      queue,
+      limit: limit === null ? null : { max: limit.max, windowMs: limit.windowMs },
+    });
+  }
+
   listQueues(): Promise<QueueInfo[]> {
     this.#assertOpen();
     return this.store.queueList();
@@ -549,6 +566,7 @@ export class Conveyor {
       ...(d.timeoutMs !== undefined ? { timeoutMs: d.timeoutMs } : {}),
       ...(d.group !== undefined ? { group: d.group } : {}),
       ...(d.maxConcurrency !== undefined ? { maxConcurrency: d.maxConcurrency } : {}),
+      ...(d.rateLimit !== undefined ? { rateLimit: d.rateLimit } : {}),
     };
   }
 
@@ -569,10 +587,16 @@ export class Conveyor {
   #checkOptions(options: EnqueueByNameOptions, prefix: string): void {
     if (typeof options !== "object" || options === null)
       throw new OptionsError(`${prefix.slice(0, -1)} must be an object`);
-    const { group, maxConcurrency, ...typeOptions } = options as EnqueueByNameOptions & JobTypeOptions;
+    const { group, maxConcurrency, rateLimit, ...typeOptions } = options as EnqueueByNameOptions &
+      JobTypeOptions;
     validateJobTypeOptions(typeOptions, prefix);
     if (maxConcurrency !== undefined) {
       throw new OptionsError(`${prefix}maxConcurrency is a job type option: set it in defineJob()`);
+    }
+    if (rateLimit !== undefined) {
+      throw new OptionsError(
+        `${prefix}rateLimit is a job type or queue option: set it in defineJob() or with app.setQueueRateLimit()`,
+      );
     }
     parseGroup(group, undefined, prefix);
     assertInt(options.attempts, `${prefix}attempts`, 1, 1_000);

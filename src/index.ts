@@ -48,9 +48,12 @@ export {
   type GroupPolicy,
   type JobContext,
   type JobDefinition,
+  type JobGroupOptions,
   type JobHandler,
   type JobInput,
   type JobTypeOptions,
+  MAX_RATE_LIMIT,
+  MAX_RATE_WINDOW_MS,
 } from "./job/define.js";
 export { type GroupOption, MAX_GROUP_KEY_LENGTH } from "./job/group.js";
 export { cancel, discard, type HandlerOutcome, snooze } from "./job/outcome.js";
@@ -87,6 +90,7 @@ export type {
   JobTypeInfo,
   LogLevel,
   QueueInfo,
+  RateLimit,
   ScheduleJobOptions,
   ScheduleRecord,
   ScheduleSpec,

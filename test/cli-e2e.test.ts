@@ -92,7 +92,7 @@ describe.skipIf(!existsSync(main))("the built conveyor CLI", () => {
     const page = JSON.parse(ls.stdout) as JobListResult;
     expect(page.jobs.map((j) => j.name)).toEqual(["sync-crm", "sync-crm"]);
     const queues = await conveyor(["queues", "ls", "--store", String(store)]);
-    expect(queues.stdout).toMatch(/\ncrm\s+no\s+0\s+0\s+0\s+0\s+0\s+0\s+2\n/);
+    expect(queues.stdout).toMatch(/\ncrm\s+no\s+0\s+0\s+0\s+0\s+0\s+0\s+2\s+-\n/);
     rmSync(
       String(store)
         .slice("sqlite:".length)

@@ -113,6 +113,7 @@ describe("help and usage", () => {
     ["queues", "ls"],
     ["queues", "pause"],
     ["queues", "resume"],
+    ["queues", "limit"],
   ])("%s %s --help has a description and an example", async (...cmd) => {
     const r = await cli([...cmd.filter(Boolean), "--help"]);
     expect(r.code).toBe(0);
@@ -451,6 +452,29 @@ describe("jobs and queues", () => {
     expect((await cli(["queues", "resume", "mail", "--store", url])).code).toBe(0);
     const after = JSON.parse((await cli(["queues", "ls", "--json", "--store", url])).stdout) as QueueInfo[];
     expect(after.find((q) => q.name === "mail")?.paused).toBe(false);
+  });
+
+  it("queues limit sets and clears a queue's rate limit, shown by queues ls", async () => {
+    const set = await cli(["queues", "limit", "mail", "--max", "5", "--window", "200", "--store", url]);
+    expect(set.code).toBe(0);
+    expect(set.stdout).toContain("queue mail: at most 5 jobs start in any 200 ms window");
+    expect((await cli(["queues", "ls", "--store", url])).stdout).toMatch(/\nmail\s.*\s5\/200ms\n/);
+    const list = JSON.parse((await cli(["queues", "ls", "--json", "--store", url])).stdout) as QueueInfo[];
+    expect(list.find((q) => q.name === "mail")?.rateLimit).toEqual({ max: 5, windowMs: 200 });
+
+    const bad = await cli(["queues", "limit", "mail", "--max", "5", "--store", url]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/--window/);
+    const both = await cli(["queues", "limit", "mail", "--clear", "--max", "5", "--store", url]);
+    expect(both.code).not.toBe(0);
+    const huge = await cli(["queues", "limit", "mail", "--max", "20000", "--window", "10", "--store", url]);
+    expect(huge.code).not.toBe(0);
+    expect(huge.stderr).toMatch(/setQueueRateLimit limit\.max/);
+
+    const cleared = await cli(["queues", "limit", "mail", "--clear", "--store", url]);
+    expect(cleared.code).toBe(0);
+    const after = JSON.parse((await cli(["queues", "ls", "--json", "--store", url])).stdout) as QueueInfo[];
+    expect(after.find((q) => q.name === "mail")?.rateLimit).toBeUndefined();
   });
 });
 

@@ -8,8 +8,13 @@ describeStore({
   name: "sqlite",
   makeStore: async () => {
     const dir = mkdtempSync(join(tmpdir(), "conveyor-sqlite-"));
-    const store = await openSqliteStore({ path: join(dir, "jobs.db") });
-    return { store, cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
+    const path = join(dir, "jobs.db");
+    const store = await openSqliteStore({ path });
+    return {
+      store,
+      cleanup: async () => rmSync(dir, { recursive: true, force: true }),
+      connect: () => openSqliteStore({ path }),
+    };
   },
   capabilities: { durable: true, crossProcessWatch: true },
 });

@@ -1,6 +1,6 @@
 import type { StandardSchemaV1 } from "@standard-schema/spec";
 import { OptionsError } from "../errors.js";
-import type { JobLogEntry, JobRecord, LogLevel } from "../store/store.js";
+import type { JobLogEntry, JobRecord, LogLevel, RateLimit } from "../store/store.js";
 import { type RetryOptions, validateBackoff } from "./backoff.js";
 import {
   type BatchHandler,
@@ -52,12 +52,27 @@ export interface JobTypeOptions {
    * How the groups of this type's grouped jobs behave (jobs get a group at enqueue: `{ group: "player:42" }`).
    * Default `{ concurrency: 1, onFailure: "hold" }`. See docs/guides/groups.md.
    */
-  group?: GroupPolicy;
+  group?: JobGroupOptions;
   /**
    * Most jobs of this type running at once across every worker of the store (as gocraft/work's
    * MaxConcurrency). Workers register it with the type; claims enforce the latest registration. Default none.
    */
   maxConcurrency?: number;
+  /**
+   * Most jobs of this type started (claimed) in any window of `windowMs`, across every worker of the store,
+   * e.g. `{ max: 5, windowMs: 1_000 }`. Registered with the type like `maxConcurrency`. Default none. See
+   * docs/guides/limits.md.
+   */
+  rateLimit?: RateLimit;
+}
+
+/** A job type's `group` option: the group policy, plus a rate limit applied to each group separately. */
+export interface JobGroupOptions extends GroupPolicy {
+  /**
+   * Most jobs of this type started in any window of `windowMs` in each group (each queue and group key
+   * separately), across every worker. Default none.
+   */
+  rateLimit?: RateLimit;
 }
 
 /** How a group behaves (see docs/guides/groups.md). */
@@ -131,7 +146,9 @@ export function validateJobTypeOptions(o: JobTypeOptions, prefix: string): void 
   assertInt(o.timeoutMs, `${prefix}timeoutMs`, 1);
   assertInt(o.maxStalls, `${prefix}maxStalls`, 0, 1_000);
   validateGroupPolicy(o.group, `${prefix}group`);
+  if (o.group !== undefined) validateRateLimit(o.group.rateLimit, `${prefix}group.rateLimit`);
   assertInt(o.maxConcurrency, `${prefix}maxConcurrency`, 1, 100_000);
+  validateRateLimit(o.rateLimit, `${prefix}rateLimit`);
   if (o.retry !== undefined) {
     if (typeof o.retry !== "object" || o.retry === null) {
       throw new OptionsError(`${prefix}retry must be an object like { attempts: 5, backoff: "exponential" }`);
@@ -139,6 +156,24 @@ export function validateJobTypeOptions(o: JobTypeOptions, prefix: string): void 
     assertInt(o.retry.attempts, `${prefix}retry.attempts`, 1, 1_000);
     validateBackoff(o.retry.backoff, `${prefix}retry.backoff`);
   }
+}
+
+/** Largest `max` of a rate limit. */
+export const MAX_RATE_LIMIT = 10_000;
+/** Longest `windowMs` of a rate limit: 7 days. */
+export const MAX_RATE_WINDOW_MS = 7 * 24 * 3_600_000;
+
+/** Checks a {@link RateLimit} (undefined passes); `field` names it in the OptionsError. */
+export function validateRateLimit(limit: unknown, field: string): void {
+  if (limit === undefined) return;
+  if (typeof limit !== "object" || limit === null) {
+    throw new OptionsError(`${field} must be an object like { max: 10, windowMs: 1000 }`);
+  }
+  const l = limit as Partial<RateLimit>;
+  if (l.max === undefined) throw new OptionsError(`${field}.max is required (claims per window)`);
+  if (l.windowMs === undefined) throw new OptionsError(`${field}.windowMs is required (the window in ms)`);
+  assertInt(l.max, `${field}.max`, 1, MAX_RATE_LIMIT);
+  assertInt(l.windowMs, `${field}.windowMs`, 1, MAX_RATE_WINDOW_MS);
 }
 
 /** Checks a {@link GroupPolicy} (undefined passes). */

@@ -32,8 +32,12 @@ export interface Migration {
  *   claimable job (`ready`, with that job's priority) and the sequence number of the claim that last served it,
  *   recomputed in the transaction of every change to one of its jobs; `job_groups_ready` lists ready groups
  *   least recently served first. `counters` holds that sequence.
- * - `queues`: per-queue flags (paused). `job_types`: names registered by workers, with `max_concurrency`
- *   copied out of their defaults so a claim finds limited types without parsing JSON.
+ * - `queues`: per-queue flags (paused) and rate limit (`rate_max` per `rate_window_ms`). `job_types`: names
+ *   registered by workers, with `max_concurrency` and the type's and its groups' rate limits copied out of
+ *   their defaults, so a claim finds limited types without parsing JSON.
+ * - `rate_windows`: one sliding-window log per limit that took claims (`key` as in `rate-window.ts`), with
+ *   `free_at` (when a full limit has room again, for `jobNextRunAt`) and `expires_at` (after it the log is
+ *   empty; such rows are deleted a few at a time by claims that write logs).
  * - `schedules`: one row per schedule; `spec`, `catch_up`, `options` and `data` as JSON text; a fire is a
  *   compare-and-set on `next_run_at`. `schedules_due` holds unpaused schedules with a next run.
  */
@@ -113,7 +117,9 @@ CREATE INDEX job_logs_job ON job_logs (job_id, id);
 
 CREATE TABLE queues (
   name TEXT PRIMARY KEY,
-  paused INTEGER NOT NULL DEFAULT 0
+  paused INTEGER NOT NULL DEFAULT 0,
+  rate_max INTEGER,
+  rate_window_ms INTEGER
 ) WITHOUT ROWID;
 
 CREATE TABLE job_types (
@@ -121,8 +127,24 @@ CREATE TABLE job_types (
   queue TEXT NOT NULL,
   defaults TEXT NOT NULL DEFAULT '{}',
   seen_at INTEGER NOT NULL,
-  max_concurrency INTEGER
+  max_concurrency INTEGER,
+  rate_max INTEGER,
+  rate_window_ms INTEGER,
+  group_rate_max INTEGER,
+  group_rate_window_ms INTEGER
 ) WITHOUT ROWID;
+
+CREATE TABLE rate_windows (
+  key TEXT PRIMARY KEY,
+  kind TEXT NOT NULL CHECK (kind IN ('queue', 'type', 'group')),
+  queue TEXT,
+  name TEXT,
+  log TEXT NOT NULL DEFAULT '[]',
+  free_at INTEGER,
+  expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX rate_windows_free ON rate_windows (free_at) WHERE free_at IS NOT NULL;
+CREATE INDEX rate_windows_expires ON rate_windows (expires_at);
 
 CREATE TABLE schedules (
   id TEXT PRIMARY KEY,

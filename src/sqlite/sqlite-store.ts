@@ -10,6 +10,7 @@ import {
   StoreUnavailableError,
 } from "../errors.js";
 import { FINAL_STATES, JOB_STATES, type JobState } from "../job/states.js";
+import { ClaimRates, parseRateLog, type RateWrite, rateKey } from "../store/rate-window.js";
 import type {
   AttemptError,
   DedupeSpec,
@@ -36,6 +37,7 @@ import type {
   JobTypeInfo,
   JobTypeRegistration,
   QueueInfo,
+  RateLimit,
   ScheduleFireParams,
   ScheduleFireResult,
   ScheduleRecord,
@@ -438,7 +440,10 @@ function prepareStatements(db: Database.Database) {
       `UPDATE jobs SET state = 'available' WHERE ${DUE_STATES} AND run_at <= ? AND group_key IS NOT NULL ` +
         "RETURNING queue, group_key",
     ).raw(),
-    pausedQueues: p("SELECT name FROM queues WHERE paused = 1").pluck(),
+    // Paused queues and queues with a rate limit: one read of the small queues table per claim either way.
+    queueFlags: p(
+      "SELECT name, paused, rate_max, rate_window_ms FROM queues WHERE paused = 1 OR rate_max IS NOT NULL",
+    ).raw(),
     claimCandidates: p(
       "SELECT id, priority, lifo_key, run_at FROM jobs WHERE state = 'available' AND group_key IS NULL " +
         "AND queue = @queue AND name IN (SELECT value FROM json_each(@names)) " +
@@ -454,7 +459,28 @@ function prepareStatements(db: Database.Database) {
     ).pluck(),
     groupServed: p("UPDATE job_groups SET served = ? WHERE queue = ? AND key = ?"),
     groupOfJob: p("SELECT queue, group_key FROM jobs WHERE id = ?").raw(),
-    limitedTypes: p("SELECT name, max_concurrency FROM job_types WHERE max_concurrency IS NOT NULL").raw(),
+    limitedTypes: p(
+      "SELECT name, max_concurrency, rate_max, rate_window_ms, group_rate_max, group_rate_window_ms " +
+        "FROM job_types WHERE max_concurrency IS NOT NULL OR rate_max IS NOT NULL OR group_rate_max IS NOT NULL",
+    ).raw(),
+    rateLog: p("SELECT log FROM rate_windows WHERE key = ?").pluck(),
+    rateWrite: p(
+      "INSERT INTO rate_windows (key, kind, queue, name, log, free_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?) " +
+        "ON CONFLICT (key) DO UPDATE SET log = excluded.log, free_at = excluded.free_at, " +
+        "expires_at = excluded.expires_at",
+    ),
+    rateSweep: p(
+      "DELETE FROM rate_windows WHERE key IN (SELECT key FROM rate_windows WHERE expires_at <= ? LIMIT 16)",
+    ),
+    rateNextFree: p(
+      "SELECT MIN(free_at) FROM rate_windows WHERE free_at > @now AND " +
+        "((kind = 'type' AND name IN (SELECT value FROM json_each(@names))) OR " +
+        "(kind <> 'type' AND queue IN (SELECT value FROM json_each(@queues))))",
+    ).pluck(),
+    queueRateLimit: p(
+      "INSERT INTO queues (name, paused, rate_max, rate_window_ms) VALUES (@queue, 0, @max, @windowMs) " +
+        "ON CONFLICT (name) DO UPDATE SET rate_max = @max, rate_window_ms = @windowMs",
+    ),
     runningOfName: p("SELECT COUNT(*) FROM jobs WHERE state = 'running' AND name = ?").pluck(),
     claimUpdate: p(
       "UPDATE jobs SET state = 'running', attempt = attempt + 1, attempted_at = @now, lease_owner = @owner, " +
@@ -562,9 +588,12 @@ function prepareStatements(db: Database.Database) {
         "LIMIT @limit)",
     ),
     typeUpsert: p(
-      "INSERT INTO job_types (name, queue, defaults, seen_at, max_concurrency) VALUES (?, ?, ?, ?, ?) " +
+      "INSERT INTO job_types (name, queue, defaults, seen_at, max_concurrency, rate_max, rate_window_ms, " +
+        "group_rate_max, group_rate_window_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) " +
         "ON CONFLICT (name) DO UPDATE SET queue = excluded.queue, defaults = excluded.defaults, " +
-        "seen_at = excluded.seen_at, max_concurrency = excluded.max_concurrency",
+        "seen_at = excluded.seen_at, max_concurrency = excluded.max_concurrency, rate_max = excluded.rate_max, " +
+        "rate_window_ms = excluded.rate_window_ms, group_rate_max = excluded.group_rate_max, " +
+        "group_rate_window_ms = excluded.group_rate_window_ms",
     ),
     typeList: p("SELECT name, queue, defaults, seen_at FROM job_types ORDER BY name"),
     typeQueues: p("SELECT DISTINCT queue FROM job_types").pluck(),
@@ -572,7 +601,7 @@ function prepareStatements(db: Database.Database) {
       "INSERT INTO queues (name, paused) VALUES (?, 1) ON CONFLICT (name) DO UPDATE SET paused = 1",
     ),
     queueResume: p("UPDATE queues SET paused = 0 WHERE name = ?"),
-    queueRows: p("SELECT name, paused FROM queues"),
+    queueRows: p("SELECT name, paused, rate_max, rate_window_ms FROM queues"),
     anyAvailable: p(
       "SELECT 1 FROM jobs WHERE state = 'available' AND group_key IS NULL AND queue = ? LIMIT 1",
     ).pluck(),
@@ -917,8 +946,9 @@ export class SqliteStore implements Store {
 
   /**
    * Stages due jobs, then picks candidates per queue: ungrouped jobs from `jobs_claim` (a job type with a
-   * `maxConcurrency` gets its own look-up limited to its free slots) and the claimable jobs of ready groups,
-   * least recently served first; merges them in claim order and leases them with one UPDATE.
+   * `maxConcurrency` or a rate limit gets its own look-up limited to its room) and the claimable jobs of ready
+   * groups, least recently served first; merges them in claim order, applying the limits of names, queues and
+   * groups, leases them with one UPDATE and writes back the rate logs it took from.
    */
   #claimIn(params: Omit<JobClaimParams, "now">, now: number): JobRecord[] {
     const { queues, limit } = params;
@@ -926,16 +956,28 @@ export class SqliteStore implements Store {
     const s = this.#s;
     s.stage.run(now);
     this.#stageGrouped(now);
-    const budgets = this.#budgets(params.names);
+    const limits = this.#typeLimits(params.names);
+    let rates: ClaimRates | null = null;
+    const rateBook = (): ClaimRates =>
+      (rates ??= new ClaimRates(now, (key) => parseRateLog(s.rateLog.get(key) as string | undefined)));
+    const budgets = limits === null ? null : this.#budgets(limits, rateBook);
     let names = params.names;
     const limited: Array<[string, string]> = [];
+    let groupRates: Map<string, RateLimit> | null = null;
     if (budgets !== null) {
       names = names.filter((name) => !budgets.has(name));
       for (const [name, left] of budgets) if (left > 0) limited.push([name, JSON.stringify([name])]);
     }
+    if (limits !== null) {
+      for (const [name, l] of limits)
+        if (l.groupRate !== undefined) {
+          groupRates ??= new Map();
+          groupRates.set(name, l.groupRate);
+        }
+    }
     const allowed = budgets === null ? params.names : [...names, ...limited.map(([name]) => name)];
     if (allowed.length === 0) return [];
-    const paused = s.pausedQueues.all() as string[];
+    const flags = s.queueFlags.all() as Array<[string, number, number | null, number | null]>;
     const namesJson = names.length > 0 ? JSON.stringify(names) : null;
     let candidates: Candidate[] = [];
     let sources = 0;
@@ -943,25 +985,50 @@ export class SqliteStore implements Store {
     let groupQueues = 0;
     /** Ungrouped candidates of limited types, by id, with their name (budgets are counted in the merge). */
     const limitedIds = new Map<number, string>();
+    /** Room left per rate-limited queue of the claim, and the queue of each ungrouped candidate of one. */
+    let queueRoom: Map<string, number> | null = null;
+    const queueOfId = new Map<number, string>();
     for (const queue of new Set(queues)) {
-      if (paused.includes(queue)) continue;
+      let room = limit;
+      if (flags.length > 0) {
+        const flag = flags.find((f) => f[0] === queue);
+        if (flag !== undefined && flag[1] !== 0) continue;
+        if (flag?.[2] != null && flag[3] != null) {
+          const rl: RateLimit = { max: flag[2], windowMs: flag[3] };
+          room = Math.min(limit, rateBook().room("queue", rateKey("queue", queue), rl, queue, null));
+          queueRoom ??= new Map();
+          queueRoom.set(queue, room);
+          if (room <= 0) continue;
+        }
+      }
+      const tracked = queueRoom?.has(queue) === true;
       if (namesJson !== null) {
-        const rows = s.claimCandidates.all({ queue, names: namesJson, limit }) as Candidate[];
+        const rows = s.claimCandidates.all({ queue, names: namesJson, limit: room }) as Candidate[];
         if (rows.length > 0) {
           sources++;
+          if (tracked) for (const row of rows) queueOfId.set(row[0], queue);
           candidates = candidates.length === 0 ? rows : candidates.concat(rows);
         }
       }
       for (const [name, json] of limited) {
-        const left = Math.min(limit, budgets?.get(name) ?? 0);
+        const left = Math.min(room, budgets?.get(name) ?? 0);
         const rows = s.claimCandidates.all({ queue, names: json, limit: left }) as Candidate[];
         if (rows.length === 0) continue;
         sources++;
-        for (const row of rows) limitedIds.set(row[0], name);
+        for (const row of rows) {
+          limitedIds.set(row[0], name);
+          if (tracked) queueOfId.set(row[0], queue);
+        }
         candidates = candidates.length === 0 ? rows : candidates.concat(rows);
       }
       const before = grouped.length;
-      this.#groupCandidates(queue, allowed, limit, grouped);
+      this.#groupCandidates(
+        queue,
+        allowed,
+        room,
+        grouped,
+        groupRates === null ? null : { groupRates, rateBook },
+      );
       if (grouped.length > before) groupQueues++;
     }
     if (candidates.length === 0 && grouped.length === 0) return [];
@@ -971,17 +1038,24 @@ export class SqliteStore implements Store {
     if (sources > 1) candidates.sort(compareClaimOrder);
     let ids: number[];
     let served: GroupCandidate[] = [];
-    if (grouped.length === 0 && limitedIds.size === 0) {
+    if (grouped.length === 0 && limitedIds.size === 0 && queueRoom === null) {
       ids = (candidates.length > limit ? candidates.slice(0, limit) : candidates).map((c) => c[0]);
     } else {
       ids = [];
       served = [];
-      const spend = (name: string | undefined): boolean => {
-        if (name === undefined || budgets === null) return true;
-        const left = budgets.get(name);
-        if (left === undefined) return true;
-        if (left <= 0) return false;
-        budgets.set(name, left - 1);
+      /** Takes one claim from the limits of the job's name and queue, if every one has room. */
+      const spend = (name: string | undefined, queue: string | undefined): boolean => {
+        const left = name === undefined || budgets === null ? undefined : budgets.get(name);
+        if (left !== undefined && left <= 0) return false;
+        const qLeft = queue === undefined || queueRoom === null ? undefined : queueRoom.get(queue);
+        if (qLeft !== undefined && qLeft <= 0) return false;
+        if (left !== undefined) budgets!.set(name!, left - 1);
+        if (qLeft !== undefined) {
+          queueRoom!.set(queue!, qLeft - 1);
+          rateBook().take(rateKey("queue", queue!));
+        }
+        if (name !== undefined && limits?.get(name)?.rate !== undefined)
+          rateBook().take(rateKey("type", name));
         return true;
       };
       let i = 0;
@@ -991,12 +1065,13 @@ export class SqliteStore implements Store {
         const g = grouped[j];
         if (g !== undefined && (u === undefined || compareMerge(g, u) < 0)) {
           j++;
-          if (!spend(g.name)) continue;
+          if (!spend(g.name, g.queue)) continue;
+          if (groupRates?.has(g.name)) rateBook().take(rateKey("group", g.queue, g.key));
           ids.push(g.id);
           served.push(g);
         } else if (u !== undefined) {
           i++;
-          if (spend(limitedIds.get(u[0]))) ids.push(u[0]);
+          if (spend(limitedIds.get(u[0]), queueOfId.get(u[0]))) ids.push(u[0]);
         }
       }
     }
@@ -1021,7 +1096,18 @@ export class SqliteStore implements Store {
         refreshGroup(s, g.queue, g.key);
       }
     }
+    if (rates !== null) this.#writeRates((rates as ClaimRates).writes(), now);
     return rows.map((row) => toRecord(row, []));
+  }
+
+  /** Writes back the rate logs a claim took from, and deletes a few logs that have expired. */
+  #writeRates(writes: RateWrite[], now: number): void {
+    if (writes.length === 0) return;
+    const s = this.#s;
+    for (const w of writes) {
+      s.rateWrite.run(w.key, w.kind, w.queue, w.name, JSON.stringify(w.log), w.freeAt, w.expiresAt);
+    }
+    s.rateSweep.run(now);
   }
 
   /** Stages due grouped jobs and refreshes their groups; returns how many were staged. */
@@ -1047,36 +1133,86 @@ export class SqliteStore implements Store {
 
   /**
    * Appends the claimable jobs of `queue`'s ready groups (least recently served first) whose name is in
-   * `names`, reading at most `limit` groups: per group, the available jobs inside its window, up to its free
-   * slots.
+   * `names`, from at most `limit` groups: per group, the available jobs inside its window, up to its free
+   * slots and, for names with a group rate limit, up to the room left in the group's log (groups held back by
+   * it are passed over, reading at most `4 × limit + 16` groups).
    */
-  #groupCandidates(queue: string, names: readonly string[], limit: number, out: GroupCandidate[]): void {
+  #groupCandidates(
+    queue: string,
+    names: readonly string[],
+    limit: number,
+    out: GroupCandidate[],
+    rated: { groupRates: ReadonlyMap<string, RateLimit>; rateBook: () => ClaimRates } | null,
+  ): void {
     const s = this.#s;
-    const groups = s.readyGroups.all({ queue, limit }) as Array<[string, number, number]>;
+    const read = rated === null ? limit : 4 * limit + 16;
+    const groups = s.readyGroups.all({ queue, limit: read }) as Array<[string, number, number]>;
+    let used = 0;
     for (const [key, concurrency, served] of groups) {
+      if (used >= limit) break;
       let free = concurrency - (s.groupRunning.get(queue, key) as number);
       if (free <= 0) continue;
+      let room = Number.POSITIVE_INFINITY;
+      let picked = 0;
       for (const row of s.groupWindow.all({ queue, key, limit: concurrency }) as WindowRow[]) {
         if (row[1] !== "available" || !names.includes(row[2])) continue;
+        const rl = rated?.groupRates.get(row[2]);
+        if (rl !== undefined) {
+          const left = rated!.rateBook().room("group", rateKey("group", queue, key), rl, queue, null);
+          room = Math.min(room, left - picked);
+          if (room <= 0) break;
+        }
         out.push({ id: row[0], name: row[2], priority: row[3], runAt: row[4], queue, key, served });
+        picked++;
         if (--free <= 0) break;
       }
+      if (picked > 0) used++;
     }
   }
 
   /**
-   * Free slots per limited job type among `names` (its `maxConcurrency` minus its running jobs, store-wide),
-   * or null when none of them has a limit: unlimited types cost one look-up in `job_types` and no counting.
+   * The limits of the job types among `names` that have one (`maxConcurrency`, a rate limit, a group rate
+   * limit), from their latest registration; null when none has: unlimited types cost one look-up in
+   * `job_types`.
    */
-  #budgets(names: readonly string[]): Map<string, number> | null {
-    const s = this.#s;
-    const limited = s.limitedTypes.all() as Array<[string, number]>;
-    if (limited.length === 0) return null;
-    let budgets: Map<string, number> | null = null;
-    for (const [name, max] of limited) {
+  #typeLimits(
+    names: readonly string[],
+  ): Map<string, { max?: number; rate?: RateLimit; groupRate?: RateLimit }> | null {
+    const rows = this.#s.limitedTypes.all() as Array<
+      [string, number | null, number | null, number | null, number | null, number | null]
+    >;
+    if (rows.length === 0) return null;
+    let limits: Map<string, { max?: number; rate?: RateLimit; groupRate?: RateLimit }> | null = null;
+    for (const [name, max, rateMax, rateWindow, groupMax, groupWindow] of rows) {
       if (!names.includes(name)) continue;
+      const l: { max?: number; rate?: RateLimit; groupRate?: RateLimit } = {};
+      if (max !== null) l.max = max;
+      if (rateMax !== null && rateWindow !== null) l.rate = { max: rateMax, windowMs: rateWindow };
+      if (groupMax !== null && groupWindow !== null) l.groupRate = { max: groupMax, windowMs: groupWindow };
+      limits ??= new Map();
+      limits.set(name, l);
+    }
+    return limits;
+  }
+
+  /**
+   * Jobs left to claim per job type with `maxConcurrency` (its limit minus its running jobs, store-wide) or a
+   * rate limit (the room left in its log), whichever is smaller; null when none of `limits` has either.
+   */
+  #budgets(
+    limits: ReadonlyMap<string, { max?: number; rate?: RateLimit }>,
+    rateBook: () => ClaimRates,
+  ): Map<string, number> | null {
+    const s = this.#s;
+    let budgets: Map<string, number> | null = null;
+    for (const [name, l] of limits) {
+      if (l.max === undefined && l.rate === undefined) continue;
+      let left = Number.POSITIVE_INFINITY;
+      if (l.max !== undefined) left = l.max - (s.runningOfName.get(name) as number);
+      if (l.rate !== undefined)
+        left = Math.min(left, rateBook().room("type", rateKey("type", name), l.rate, null, name));
       budgets ??= new Map();
-      budgets.set(name, max - (s.runningOfName.get(name) as number));
+      budgets.set(name, left);
     }
     return budgets;
   }
@@ -1308,12 +1444,20 @@ export class SqliteStore implements Store {
     return this.#write(() => this.#s.stage.run(params.now).changes + this.#stageGrouped(params.now));
   }
 
-  async jobNextRunAt(params: { queues: string[] }): Promise<number | null> {
+  async jobNextRunAt(params: { queues: string[]; names?: string[]; now?: number }): Promise<number | null> {
     return this.#run(() => {
       let next: number | null = null;
       for (const queue of new Set(params.queues)) {
         const runAt = this.#s.nextRunAt.get(queue) as number | undefined;
         if (runAt !== undefined && (next === null || runAt < next)) next = runAt;
+      }
+      if (params.now !== undefined) {
+        const free = this.#s.rateNextFree.get({
+          now: params.now,
+          names: JSON.stringify(params.names ?? []),
+          queues: JSON.stringify(params.queues),
+        }) as number | null;
+        if (free !== null && (next === null || free < next)) next = free;
       }
       return next;
     });
@@ -1530,6 +1674,10 @@ export class SqliteStore implements Store {
           defaults,
           params.now,
           type.defaults?.maxConcurrency ?? null,
+          type.defaults?.rateLimit?.max ?? null,
+          type.defaults?.rateLimit?.windowMs ?? null,
+          type.defaults?.group?.rateLimit?.max ?? null,
+          type.defaults?.group?.rateLimit?.windowMs ?? null,
         );
       }
     });
@@ -1557,6 +1705,14 @@ export class SqliteStore implements Store {
     this.#hint([params.queue]);
   }
 
+  async queueRateLimit(params: { queue: string; limit: RateLimit | null }): Promise<void> {
+    const { queue, limit } = params;
+    await this.#write(() =>
+      this.#s.queueRateLimit.run({ queue, max: limit?.max ?? null, windowMs: limit?.windowMs ?? null }),
+    );
+    this.#hint([queue]);
+  }
+
   async queueList(): Promise<QueueInfo[]> {
     return this.#run(() => {
       const s = this.#s;
@@ -1572,9 +1728,17 @@ export class SqliteStore implements Store {
       const counts = s.countByQueue.all() as Array<{ queue: string; state: JobState; n: number }>;
       for (const row of counts) entry(row.queue).counts[row.state] += row.n;
       for (const queue of s.typeQueues.all() as string[]) entry(queue);
-      for (const row of s.queueRows.all() as Array<{ name: string; paused: number }>) {
+      const rows = s.queueRows.all() as Array<{
+        name: string;
+        paused: number;
+        rate_max: number | null;
+        rate_window_ms: number | null;
+      }>;
+      for (const row of rows) {
         if (row.paused !== 0) entry(row.name).paused = true;
-        else if (queues.has(row.name)) entry(row.name).paused = false;
+        if (row.rate_max !== null && row.rate_window_ms !== null) {
+          entry(row.name).rateLimit = { max: row.rate_max, windowMs: row.rate_window_ms };
+        }
       }
       return [...queues.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     });

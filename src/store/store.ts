@@ -291,10 +291,23 @@ export interface JobListResult {
 
 export type JobCounts = Record<JobState, number>;
 
+/**
+ * A rate limit: at most `max` claims in any window of `windowMs` milliseconds (a sliding window: a claim at
+ * `t` counts until `t + windowMs`). Enforced by the store at claim, atomically with the claim.
+ */
+export interface RateLimit {
+  /** Claims per window, 1 to 10,000. */
+  max: number;
+  /** The window, 1 ms to 7 days. */
+  windowMs: number;
+}
+
 export interface QueueInfo {
   name: string;
   paused: boolean;
   counts: JobCounts;
+  /** The queue's rate limit (see {@link Store.queueRateLimit}), absent when it has none. */
+  rateLimit?: RateLimit;
 }
 
 /**
@@ -307,13 +320,18 @@ export interface JobTypeDefaults {
   maxStalls?: number;
   priority?: number;
   timeoutMs?: number;
-  /** Group policy of grouped jobs of this type (see {@link GroupSpec}). */
-  group?: { concurrency?: number; onFailure?: GroupOnFailure };
+  /**
+   * Group policy of grouped jobs of this type (see {@link GroupSpec}). `rateLimit` applies to each group
+   * (queue and key) separately: claims of this type's jobs in one group are limited by one log per group.
+   */
+  group?: { concurrency?: number; onFailure?: GroupOnFailure; rateLimit?: RateLimit };
   /**
    * Most jobs of this type running at once across every worker of the store, enforced at claim from the
    * latest registration of the type. Absent: unlimited (claims do not count running jobs).
    */
   maxConcurrency?: number;
+  /** Most claims of jobs of this type in any window, store-wide, from the latest registration. Absent: none. */
+  rateLimit?: RateLimit;
 }
 
 /** A job type registered by a worker. */
@@ -391,8 +409,12 @@ export interface Store extends ScheduleStore {
    * (see {@link GroupSpec}); they come from ready groups least recently served first (then by id within a
    * group, ignoring `lifo`), merged with ungrouped jobs by priority, then `runAt`, then id. Job types whose
    * latest registration has `maxConcurrency` are not claimed beyond it (running jobs of that name counted
-   * store-wide). Each claimed job becomes running with `attempt + 1`, `attemptedAt = now`, a fresh
-   * `leaseToken`, `leaseOwner = owner` and `leaseExpiresAt = now + leaseMs`. Two concurrent claims never
+   * store-wide). Rate limits (see {@link RateLimit}) of the job's queue ({@link Store.queueRateLimit}), of its
+   * type (`defaults.rateLimit`) and of its group (`defaults.group.rateLimit` of its type, per queue and group
+   * key) are all applied: a claim takes a job only if every one of them has room, and records the claim in
+   * each of them atomically with the claim. A job a limit holds back is left as it was. Each claimed job
+   * becomes running with `attempt + 1`, `attemptedAt = now`, a fresh `leaseToken`, `leaseOwner = owner` and
+   * `leaseExpiresAt = now + leaseMs`. Two concurrent claims never
    * return the same job.
    */
   jobClaim(params: JobClaimParams): Promise<JobRecord[]>;
@@ -406,8 +428,13 @@ export interface Store extends ScheduleStore {
   jobRescue(params: JobRescueParams): Promise<JobRescueResult>;
   /** Moves scheduled and retryable jobs whose `runAt <= now` to available; returns how many. */
   jobStage(params: { now: number }): Promise<number>;
-  /** Earliest `runAt` of scheduled or retryable jobs in these queues, or null: when a worker should look again. */
-  jobNextRunAt(params: { queues: string[] }): Promise<number | null>;
+  /**
+   * When a worker should look again, or null: the earliest `runAt` of scheduled or retryable jobs in these
+   * queues and, when `now` is given, the earliest time after `now` at which a full rate limit frees that can
+   * hold back these queues' jobs (the rate limits of `queues`, of the job types in `names`, and of groups in
+   * `queues`).
+   */
+  jobNextRunAt(params: { queues: string[]; names?: string[]; now?: number }): Promise<number | null>;
   /** The job with its logs, or null. */
   jobGet(params: { id: string }): Promise<JobRecord | null>;
   /** Jobs newest first, filtered, with cursor pagination. */
@@ -444,6 +471,11 @@ export interface Store extends ScheduleStore {
   /** Claims skip a paused queue until it is resumed; jobs can still be enqueued into it. */
   queuePause(params: { queue: string }): Promise<void>;
   queueResume(params: { queue: string }): Promise<void>;
+  /**
+   * Sets the queue's rate limit (claims from the queue, any job type), or lifts it with null. Persisted;
+   * claims in every process apply it from their next call. Changing a limit keeps the claims already counted.
+   */
+  queueRateLimit(params: { queue: string; limit: RateLimit | null }): Promise<void>;
   /** Every queue that holds jobs, is paused or has a registered job type, by name. */
   queueList(): Promise<QueueInfo[]>;
 

@@ -487,13 +487,20 @@ export class Worker {
     this.#schedulePump();
   }
 
-  /** While idle, look again when the next scheduled job is due, or after pollMs. */
+  /**
+   * While idle, look again when the next scheduled job is due or a full rate limit of the worker's queues,
+   * types or groups frees (so a rate-limited worker sleeps instead of spinning), or after pollMs.
+   */
   async #armIdle(): Promise<void> {
     this.#cancelIdle?.();
     const { store, clock } = this.#deps;
     let delay = this.#pollMs;
     try {
-      const next = await store.jobNextRunAt({ queues: [...this.queues] });
+      const next = await store.jobNextRunAt({
+        queues: [...this.queues],
+        names: this.#names,
+        now: clock.now(),
+      });
       if (next !== null) delay = Math.max(0, Math.min(delay, next - clock.now()));
     } catch {
       // The poll still runs; the error surfaces on the next claim.
@@ -603,8 +610,13 @@ function registrationOf(def: AnyJobDefinition): JobTypeRegistration {
   if (def.maxStalls !== undefined) defaults.maxStalls = def.maxStalls;
   if (def.priority !== undefined) defaults.priority = def.priority;
   if (def.timeoutMs !== undefined) defaults.timeoutMs = def.timeoutMs;
-  if (def.group !== undefined) defaults.group = { ...def.group };
+  if (def.group !== undefined) {
+    const { rateLimit, ...group } = def.group;
+    defaults.group = rateLimit === undefined ? group : { ...group, rateLimit: { ...rateLimit } };
+  }
   if (def.maxConcurrency !== undefined) defaults.maxConcurrency = def.maxConcurrency;
+  if (def.rateLimit !== undefined)
+    defaults.rateLimit = { max: def.rateLimit.max, windowMs: def.rateLimit.windowMs };
   return { name: def.name, queue: def.queue ?? "default", defaults };
 }
 

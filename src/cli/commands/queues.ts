@@ -1,4 +1,5 @@
-import type { Command } from "commander";
+import { type Command, InvalidArgumentError } from "commander";
+import { OptionsError } from "../../errors.js";
 import { JOB_STATES } from "../../job/states.js";
 import { withApp } from "../app.js";
 import { type Column, formatTable, writeJson } from "../format.js";
@@ -11,12 +12,32 @@ interface StoreFlags {
   json?: boolean;
 }
 
-/** `conveyor queues ls|pause|resume`. */
+interface LimitFlags extends StoreFlags {
+  max?: number;
+  window?: number;
+  clear?: boolean;
+}
+
+/** commander parser for a positive integer. */
+function parsePositiveInt(value: string): number {
+  const n = Number(value);
+  if (!/^[0-9]+$/.test(value) || !Number.isSafeInteger(n) || n < 1) {
+    throw new InvalidArgumentError("Give a positive integer, e.g. 100.");
+  }
+  return n;
+}
+
+/** "5/200ms", or "-" without a limit. */
+function formatRate(limit: { max: number; windowMs: number } | undefined): string {
+  return limit === undefined ? "-" : `${limit.max}/${limit.windowMs}ms`;
+}
+
+/** `conveyor queues ls|pause|resume|limit`. */
 export function registerQueues(program: Command, ctx: CommandContext): void {
   const { io } = ctx;
   const queues = program
     .command("queues")
-    .description("list queues with their job counts; pause and resume them")
+    .description("list queues with their job counts; pause, resume and rate-limit them")
     .addHelpText("after", "\nExample:\n  $ conveyor queues ls\n  $ conveyor queues pause emails");
 
   const ls = queues
@@ -43,6 +64,7 @@ export function registerQueues(program: Command, ctx: CommandContext): void {
           { header: "QUEUE" },
           { header: "PAUSED" },
           ...JOB_STATES.map((s): Column => ({ header: s.toUpperCase(), align: "right" })),
+          { header: "RATE LIMIT" },
         ];
         io.stdout.write(
           formatTable(
@@ -51,6 +73,7 @@ export function registerQueues(program: Command, ctx: CommandContext): void {
               q.name,
               q.paused ? "yes" : "no",
               ...JOB_STATES.map((s) => String(q.counts[s] ?? 0)),
+              formatRate(q.rateLimit),
             ]),
           ),
         );
@@ -93,6 +116,46 @@ export function registerQueues(program: Command, ctx: CommandContext): void {
       async (app) => {
         await app.resumeQueue(queue);
         println(io.stdout, `queue ${queue} resumed`);
+      },
+      { mustExist: true },
+    );
+  });
+  const limit = queues
+    .command("limit")
+    .description(
+      "set a queue's rate limit: at most --max jobs start in any window of --window ms, across all workers",
+    )
+    .argument("<queue>", "queue name", parseName)
+    .option("--max <n>", "jobs per window (1-10000)", parsePositiveInt)
+    .option("--window <ms>", "window length in milliseconds", parsePositiveInt)
+    .option("--clear", "lift the queue's rate limit")
+    .addHelpText(
+      "after",
+      "\nExample:\n  $ conveyor queues limit emails --max 100 --window 60000\n  $ conveyor queues limit emails --clear",
+    );
+  storeOption(limit);
+  limit.action(async (queue: string, flags: LimitFlags) => {
+    const given = flags.max !== undefined || flags.window !== undefined;
+    if (flags.clear === true && given)
+      throw new OptionsError("give either --clear or --max and --window, not both");
+    if (flags.clear !== true && (flags.max === undefined || flags.window === undefined)) {
+      throw new OptionsError("give --max <n> and --window <ms> (or --clear to lift the limit)");
+    }
+    await withApp(
+      storeUrl(flags.store, io),
+      io,
+      async (app) => {
+        if (flags.clear === true) {
+          await app.setQueueRateLimit(queue, null);
+          println(io.stdout, `queue ${queue}: rate limit lifted`);
+          return;
+        }
+        const rate = { max: flags.max!, windowMs: flags.window! };
+        await app.setQueueRateLimit(queue, rate);
+        println(
+          io.stdout,
+          `queue ${queue}: at most ${rate.max} jobs start in any ${rate.windowMs} ms window, across all workers`,
+        );
       },
       { mustExist: true },
     );

@@ -18,6 +18,7 @@
 import { randomUUID } from "node:crypto";
 import { ClosedError, InvalidStateTransitionError, JobNotFoundError } from "../../errors.js";
 import { FINAL_STATES, JOB_STATES, type JobState } from "../../job/states.js";
+import { ClaimRates, type RateLog, type RateWrite, rateKey } from "../rate-window.js";
 import type {
   AttemptError,
   DedupeSpec,
@@ -42,6 +43,7 @@ import type {
   JobTypeInfo,
   JobTypeRegistration,
   QueueInfo,
+  RateLimit,
   ScheduleFireParams,
   ScheduleFireResult,
   ScheduleRecord,
@@ -415,6 +417,11 @@ export class MemoryStore implements Store {
   private readonly readyGroups = new Map<string, GroupHeap>();
   /** Claims that served a group, numbered (round-robin order of groups). */
   private servedSeq = 0;
+  /** queue → its rate limit. */
+  private readonly queueRates = new Map<string, RateLimit>();
+  /** Rate logs by key (see `rate-window.ts`); expired ones are swept every 256 writes. */
+  private readonly rateLogs = new Map<string, RateWrite>();
+  private rateWrites = 0;
 
   /** Inserts one job: `scheduled` if `runAt > now`, else `available`. Rejects data JSON cannot hold. */
   async jobInsert(params: JobInsertParams): Promise<JobInsertResult> {
@@ -556,13 +563,26 @@ export class MemoryStore implements Store {
     return this.stage(params.now);
   }
 
-  /** Earliest runAt of scheduled or retryable jobs in these queues (paused or not), or null. */
-  async jobNextRunAt(params: { queues: string[] }): Promise<number | null> {
+  /**
+   * Earliest runAt of scheduled or retryable jobs in these queues (paused or not) and, with `now`, earliest
+   * time after `now` a full rate limit of these queues, of the types in `names` or of a group in these queues
+   * frees; or null.
+   */
+  async jobNextRunAt(params: { queues: string[]; names?: string[]; now?: number }): Promise<number | null> {
     this.assertOpen();
     let next: number | null = null;
     for (const queue of params.queues) {
       const job = this.waiting.get(queue)?.peek();
       if (job !== undefined && (next === null || job.runAt < next)) next = job.runAt;
+    }
+    const now = params.now;
+    if (now === undefined || this.rateLogs.size === 0) return next;
+    const queues = new Set(params.queues);
+    const names = new Set(params.names ?? []);
+    for (const w of this.rateLogs.values()) {
+      if (w.freeAt === null || w.freeAt <= now || (next !== null && w.freeAt >= next)) continue;
+      const applies = w.kind === "type" ? names.has(w.name ?? "") : queues.has(w.queue ?? "");
+      if (applies) next = w.freeAt;
     }
     return next;
   }
@@ -730,19 +750,36 @@ export class MemoryStore implements Store {
     if (this.paused.delete(params.queue)) this.notify(params.queue);
   }
 
-  /** Every queue that holds jobs, is paused or has a registered job type, sorted by name. */
+  /** Sets or lifts (null) a queue's rate limit; its log (claims already counted) is kept. */
+  async queueRateLimit(params: { queue: string; limit: RateLimit | null }): Promise<void> {
+    this.assertOpen();
+    if (params.limit === null) {
+      if (this.queueRates.delete(params.queue)) this.notify(params.queue);
+    } else {
+      this.queueRates.set(params.queue, { max: params.limit.max, windowMs: params.limit.windowMs });
+      this.notify(params.queue);
+    }
+  }
+
+  /** Every queue that holds jobs, is paused, has a rate limit or has a registered job type, sorted by name. */
   async queueList(): Promise<QueueInfo[]> {
     this.assertOpen();
     const names = new Set<string>(this.paused);
+    for (const queue of this.queueRates.keys()) names.add(queue);
     for (const [queue, counts] of this.counts) {
       if (JOB_STATES.some((s) => counts[s] > 0)) names.add(queue);
     }
     for (const t of this.jobTypes.values()) names.add(t.queue);
-    return [...names].sort(compareNames).map((name) => ({
-      name,
-      paused: this.paused.has(name),
-      counts: { ...(this.counts.get(name) ?? emptyCounts()) },
-    }));
+    return [...names].sort(compareNames).map((name) => {
+      const info: QueueInfo = {
+        name,
+        paused: this.paused.has(name),
+        counts: { ...(this.counts.get(name) ?? emptyCounts()) },
+      };
+      const rateLimit = this.queueRates.get(name);
+      if (rateLimit !== undefined) info.rateLimit = { ...rateLimit };
+      return info;
+    });
   }
 
   /** Inserts or replaces a schedule; a replaced one keeps `nextRunAt` when its spec is unchanged. */
@@ -820,6 +857,7 @@ export class MemoryStore implements Store {
     this.keyed.clear();
     this.groups.clear();
     this.readyGroups.clear();
+    this.rateLogs.clear();
   }
 
   private assertOpen(): void {
@@ -951,20 +989,42 @@ export class MemoryStore implements Store {
 
   /**
    * Stages due jobs, then leases available ones: a k-way merge of the matching per-name heaps, merged with the
-   * claimable jobs of ready groups (least recently served first). Names at their `maxConcurrency` are skipped.
+   * claimable jobs of ready groups (least recently served first). Names at their `maxConcurrency` or rate limit
+   * are skipped, and so are queues and groups at their rate limit.
    */
   private claim(params: JobClaimParams, now: number): JobRecord[] {
     this.stage(now);
     if (params.limit <= 0 || params.names.length === 0) return [];
-    const budgets = this.nameBudgets(params.names);
+    const rates = this.hasRateLimits(params.names) ? new ClaimRates(now, (key) => this.rateLog(key)) : null;
+    const budgets = this.nameBudgets(params.names, rates);
     const names = new Set(params.names);
     if (budgets !== null) for (const [name, left] of budgets) if (left <= 0) names.delete(name);
     if (names.size === 0) return [];
+    /** Group rate limits of the claimable names (null: none). */
+    let groupRates: Map<string, RateLimit> | null = null;
+    if (rates !== null) {
+      for (const name of names) {
+        const limit = this.jobTypes.get(name)?.defaults.group?.rateLimit;
+        if (limit !== undefined) {
+          groupRates ??= new Map();
+          groupRates.set(name, limit);
+        }
+      }
+    }
+    /** Room left per queue with a rate limit (null: no queue of the claim has one). */
+    let queueRoom: Map<string, number> | null = null;
     const heaps: JobHeap[] = [];
     const popped: MemGroup[] = [];
     const grouped: MemJob[] = [];
     for (const queue of new Set(params.queues)) {
       if (this.paused.has(queue)) continue;
+      const queueLimit = rates === null ? undefined : this.queueRates.get(queue);
+      if (queueLimit !== undefined) {
+        const room = rates!.room("queue", rateKey("queue", queue), queueLimit, queue, null);
+        queueRoom ??= new Map();
+        queueRoom.set(queue, room);
+        if (room <= 0) continue;
+      }
       const byName = this.available.get(queue);
       if (byName !== undefined) {
         if (byName.size <= names.size) {
@@ -977,15 +1037,19 @@ export class MemoryStore implements Store {
         }
       }
       const ready = this.readyGroups.get(queue);
+      // Groups held back by their rate limit are passed over, up to a bound so a claim stays cheap.
+      let skips = groupRates === null ? 0 : 4 * params.limit + 16;
       for (let taken = 0; ready !== undefined && taken < params.limit; ) {
         const group = ready.pop();
         if (group === undefined) break;
         group.inHeap = false;
         popped.push(group);
-        for (const job of this.groupPicks(group, names)) {
+        const picks = this.groupPicks(group, names, groupRates, rates);
+        for (const job of picks) {
           grouped.push(job);
           taken++;
         }
+        if (picks.length === 0 && --skips < 0) break;
       }
     }
     const groupOrder = (job: MemJob) => this.groups.get(`${job.queue}\u0000${job.group}`)!;
@@ -996,6 +1060,10 @@ export class MemoryStore implements Store {
         return ga.priority - gb.priority || ga.served - gb.served || a.num - b.num;
       });
     }
+    /** Whether a limit (concurrency or rate, of the job's name or queue) has no room left for `job`. */
+    const blocked = (job: MemJob): boolean =>
+      (budgets !== null && (budgets.get(job.name) ?? 1) <= 0) ||
+      (queueRoom !== null && (queueRoom.get(job.queue) ?? 1) <= 0);
     const served = new Set<MemGroup>();
     const claimed: JobRecord[] = [];
     let next = 0;
@@ -1005,7 +1073,7 @@ export class MemoryStore implements Store {
       for (let i = 0; i < heaps.length; i++) {
         const heap = heaps[i]!;
         const job = heap.peek();
-        if (job !== undefined && budgets !== null && (budgets.get(job.name) ?? 1) <= 0) {
+        if (job !== undefined && blocked(job)) {
           heaps.splice(i--, 1);
           continue;
         }
@@ -1014,14 +1082,14 @@ export class MemoryStore implements Store {
           bestJob = job;
         }
       }
-      while (next < grouped.length && budgets !== null && (budgets.get(grouped[next]!.name) ?? 1) <= 0)
-        next++;
+      while (next < grouped.length && blocked(grouped[next]!)) next++;
       const groupJob = grouped[next];
       let job: MemJob;
       if (groupJob !== undefined && (bestJob === undefined || mergesBefore(groupJob, bestJob))) {
         job = groupJob;
         next++;
         served.add(groupOrder(job));
+        if (groupRates?.has(job.name)) rates!.take(rateKey("group", job.queue, job.group ?? ""));
       } else if (best !== undefined && bestJob !== undefined) {
         best.pop();
         job = bestJob;
@@ -1031,6 +1099,15 @@ export class MemoryStore implements Store {
       if (budgets !== null) {
         const left = budgets.get(job.name);
         if (left !== undefined) budgets.set(job.name, left - 1);
+      }
+      if (rates !== null) {
+        const room = queueRoom?.get(job.queue);
+        if (room !== undefined) {
+          queueRoom!.set(job.queue, room - 1);
+          rates.take(rateKey("queue", job.queue));
+        }
+        if (this.jobTypes.get(job.name)?.defaults.rateLimit !== undefined)
+          rates.take(rateKey("type", job.name));
       }
       job.attempt++;
       job.attemptedAt = now;
@@ -1043,43 +1120,93 @@ export class MemoryStore implements Store {
     }
     for (const group of served) group.served = ++this.servedSeq;
     for (const group of popped) this.refreshGroup(group, true);
+    if (rates !== null) this.writeRates(rates.writes(), now);
     return claimed;
+  }
+
+  /** Whether a rate limit may apply to a claim of `names`: a queue has one, or one of the types does. */
+  private hasRateLimits(names: readonly string[]): boolean {
+    if (this.queueRates.size > 0) return true;
+    for (const name of names) {
+      const defaults = this.jobTypes.get(name)?.defaults;
+      if (defaults?.rateLimit !== undefined || defaults?.group?.rateLimit !== undefined) return true;
+    }
+    return false;
+  }
+
+  private rateLog(key: string): RateLog {
+    return this.rateLogs.get(key)?.log ?? [];
+  }
+
+  /** Stores the logs a claim took from; every 256 writes, forgets logs whose entries all expired. */
+  private writeRates(writes: RateWrite[], now: number): void {
+    for (const w of writes) this.rateLogs.set(w.key, w);
+    this.rateWrites += writes.length;
+    if (this.rateWrites < 256) return;
+    this.rateWrites = 0;
+    for (const [key, w] of this.rateLogs) if (w.expiresAt <= now) this.rateLogs.delete(key);
   }
 
   /**
    * Jobs left to claim per name, for the names among `names` whose latest registration has `maxConcurrency`
-   * (running jobs of the name counted store-wide); null when none of them is limited, so unlimited types pay
-   * no counting.
+   * (running jobs of the name counted store-wide) or a `rateLimit` (the room left in its log); null when none
+   * of them is limited, so unlimited types pay no counting.
    */
-  private nameBudgets(names: readonly string[]): Map<string, number> | null {
+  private nameBudgets(names: readonly string[], rates: ClaimRates | null): Map<string, number> | null {
     let budgets: Map<string, number> | null = null;
+    let counted = false;
     for (const name of names) {
-      const max = this.jobTypes.get(name)?.defaults.maxConcurrency;
-      if (max === undefined) continue;
+      const defaults = this.jobTypes.get(name)?.defaults;
+      const max = defaults?.maxConcurrency;
+      const rate = rates === null ? undefined : defaults?.rateLimit;
+      if (max === undefined && rate === undefined) continue;
       budgets ??= new Map();
-      budgets.set(name, max);
+      let left = Number.POSITIVE_INFINITY;
+      if (max !== undefined) {
+        left = max;
+        counted = true;
+      }
+      if (rate !== undefined)
+        left = Math.min(left, rates!.room("type", rateKey("type", name), rate, null, name));
+      budgets.set(name, left);
     }
-    if (budgets === null) return null;
+    if (budgets === null || !counted) return budgets;
     for (const job of this.running.values()) {
       const left = budgets.get(job.name);
-      if (left !== undefined) budgets.set(job.name, left - 1);
+      if (left !== undefined && this.jobTypes.get(job.name)?.defaults.maxConcurrency !== undefined) {
+        budgets.set(job.name, left - 1);
+      }
     }
     return budgets;
   }
 
-  /** The group's claimable jobs whose name is in `names`: available, inside the window, within its free slots. */
-  private groupPicks(group: MemGroup, names: ReadonlySet<string>): MemJob[] {
+  /**
+   * The group's claimable jobs whose name is in `names`: available, inside the window, within its free slots
+   * and, for names with a group rate limit (`groupRates`), within the room left in the group's log.
+   */
+  private groupPicks(
+    group: MemGroup,
+    names: ReadonlySet<string>,
+    groupRates: ReadonlyMap<string, RateLimit> | null,
+    rates: ClaimRates | null,
+  ): MemJob[] {
     const picks: MemJob[] = [];
     let free = group.concurrency - group.running;
     let place = 0;
+    let room = Number.POSITIVE_INFINITY;
     for (const job of group.live) {
       if (free <= 0 || place >= group.concurrency) break;
       if (!occupies(job)) continue;
       place++;
-      if (job.state === "available" && names.has(job.name)) {
-        picks.push(job);
-        free--;
+      if (job.state !== "available" || !names.has(job.name)) continue;
+      const limit = groupRates?.get(job.name);
+      if (limit !== undefined) {
+        const key = rateKey("group", group.queue, group.key);
+        room = Math.min(room, rates!.room("group", key, limit, group.queue, null) - picks.length);
+        if (room <= 0) break;
       }
+      picks.push(job);
+      free--;
     }
     return picks;
   }

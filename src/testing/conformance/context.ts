@@ -16,6 +16,11 @@ export interface StoreBundle {
   store: Store;
   /** {@link insertJobFixture} bound to `store`. */
   insert(options?: JobFixtureOptions): Promise<JobRecord>;
+  /**
+   * Opens a second instance on the same data (another connection to the same file), closed after the test;
+   * absent for stores that cannot have two (memory).
+   */
+  connect?: () => Promise<Store>;
 }
 
 /** Passed to each area of the suite. */

@@ -31,7 +31,7 @@ export interface DescribeStoreOptions {
    * Opens a fresh, empty store; called once per test. The suite closes the store after the test, then calls
    * `cleanup` (remove temporary files, drop a key prefix...).
    */
-  makeStore: () => Promise<{ store: Store; cleanup?: () => Promise<void> }>;
+  makeStore: () => Promise<{ store: Store; cleanup?: () => Promise<void>; connect?: () => Promise<Store> }>;
   /** Capabilities the store must declare; checked against `store.capabilities`. */
   capabilities?: Partial<StoreCapabilities>;
 }
@@ -49,11 +49,12 @@ export interface DescribeStoreOptions {
  */
 export function describeStore(options: DescribeStoreOptions): void {
   describe(`Store conformance: ${options.name}`, () => {
-    const opened: Array<{ store: Store; cleanup?: () => Promise<void> }> = [];
+    const opened: Array<{ store: Store; cleanup?: () => Promise<void>; extra: Store[] }> = [];
 
     afterEach(async () => {
       const toClose = opened.splice(0);
-      for (const { store, cleanup } of toClose) {
+      for (const { store, cleanup, extra } of toClose) {
+        for (const other of extra) await other.close();
         await store.close();
         await cleanup?.();
       }
@@ -63,8 +64,19 @@ export function describeStore(options: DescribeStoreOptions): void {
       capabilities: options.capabilities ?? {},
       async setup() {
         const made = await options.makeStore();
-        opened.push(made);
-        return bundleOf(made.store);
+        const entry: (typeof opened)[number] = { store: made.store, extra: [] };
+        if (made.cleanup !== undefined) entry.cleanup = made.cleanup;
+        opened.push(entry);
+        const bundle = bundleOf(made.store);
+        const connect = made.connect;
+        if (connect !== undefined) {
+          bundle.connect = async () => {
+            const other = await connect();
+            entry.extra.push(other);
+            return other;
+          };
+        }
+        return bundle;
       },
     };
 
