@@ -4,8 +4,8 @@
  */
 export type { Migration, MigrationStatus } from "./migrations.js";
 export { LATEST_VERSION, MIGRATIONS } from "./migrations.js";
+export { openSqliteStore } from "./open.js";
 export {
-  openSqliteStore,
   type SqliteDurability,
   SqliteStore,
   type SqliteStoreOptions,
