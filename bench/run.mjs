@@ -22,7 +22,11 @@ import { SYSTEMS } from "./systems/index.mjs";
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 const RESULTS_DIR = join(BENCH_DIR, "results");
-const SCENARIOS = ["enqueue-single", "enqueue-bulk", "process", "latency", "soak"];
+const SCENARIOS = ["enqueue-single", "enqueue-bulk", "process", "latency", "soak", "executor", "runtime"];
+/** The "runtime" scenario's rows: the process runtime against nact, in-process (bench/process-runtime.mjs). */
+const RUNTIME_SYSTEMS = ["conveyor-process", "nact"];
+/** The "executor" scenario's rows: Conveyor's executors and peer pools, no store (bench/executors.mjs). */
+const EXECUTOR_SYSTEMS = ["inline", "thread", "process", "piscina", "tinypool-threads", "tinypool-process"];
 
 /** Job counts and settings per mode. */
 const SIZES = {
@@ -35,11 +39,13 @@ const SIZES = {
     // 20,000 jobs measure it as well as 50,000 and keep the default run under ~12 minutes.
     processAtConcurrency1: 20_000,
     processConcurrency: [1, 10, 100],
+    executorJobs: 50_000,
     latencySeconds: 10,
     latencyRate: 500,
     latencyConcurrency: 10,
     // A worker's memory over a long run: one million jobs (PRODUCT.md: under 10% growth).
     soak: 1_000_000,
+    runtime: 1_000_000,
   },
   quick: {
     enqueueSingle: 1_000,
@@ -48,10 +54,12 @@ const SIZES = {
     process: 5_000,
     processAtConcurrency1: 5_000,
     processConcurrency: [1, 10, 100],
+    executorJobs: 10_000,
     latencySeconds: 2,
     latencyRate: 500,
     latencyConcurrency: 10,
     soak: 100_000,
+    runtime: 100_000,
   },
 };
 
@@ -115,7 +123,11 @@ function plan(size, only) {
   const scenarios = onlyScenarios.length ? onlyScenarios : SCENARIOS;
   /** @type {Measurement[]} */
   const out = [];
-  for (const scenario of scenarios) {
+  if (scenarios.includes("runtime") && onlySystems.length === 0) {
+    for (const system of RUNTIME_SYSTEMS)
+      out.push({ scenario: "runtime", system, concurrency: null, jobs: size.runtime, extra: [] });
+  }
+  for (const scenario of scenarios.filter((s) => s !== "runtime")) {
     for (const system of systems) {
       if (scenario === "enqueue-single") {
         out.push({ scenario, system, concurrency: null, jobs: size.enqueueSingle, extra: [] });
@@ -131,6 +143,15 @@ function plan(size, only) {
         for (const c of size.processConcurrency) {
           const jobs = c === 1 ? size.processAtConcurrency1 : size.process;
           out.push({ scenario, system, concurrency: c, jobs, extra: [] });
+        }
+      } else if (scenario === "executor") {
+        // Executors against peer pools, once (not per store system): the rows name the executor.
+        if (system === "conveyor-sqlite") {
+          for (const executor of EXECUTOR_SYSTEMS) {
+            for (const c of [1, 16]) {
+              out.push({ scenario, system: executor, concurrency: c, jobs: size.executorJobs, extra: [] });
+            }
+          }
         }
       } else if (scenario === "soak") {
         // Conveyor's own worker only, on its default store: peers' memory is not what this watches.
@@ -221,6 +242,14 @@ function runChild(script, args, timeoutMs, onLine) {
  * @returns {Promise<RunResult>}
  */
 async function measureOnce(m, env) {
+  if (m.scenario === "runtime") {
+    const args = ["--system", m.system, "--jobs", String(m.jobs)];
+    return await runChild("process-runtime.mjs", args, env.timeoutMs);
+  }
+  if (m.scenario === "executor") {
+    const args = ["--executor", m.system, "--jobs", String(m.jobs), "--concurrency", String(m.concurrency)];
+    return await runChild("executors.mjs", args, env.timeoutMs);
+  }
   const info = SYSTEMS[m.system];
   const dbPath = join(env.tmp, `${m.system}-${m.scenario}-${m.concurrency ?? 0}-${env.run}.db`);
   if (info.redis) await flushRedis(/** @type {string} */ (env.redisUrl));
@@ -370,6 +399,7 @@ function versions() {
     ["conveyor", "../package.json"],
     ["bullmq", "../node_modules/bullmq/package.json"],
     ["bee-queue", "../node_modules/bee-queue/package.json"],
+    ["nact", "../node_modules/nact/package.json"],
   ]) {
     try {
       out[key] = JSON.parse(readFileSync(join(BENCH_DIR, pkg), "utf8")).version;
@@ -434,6 +464,12 @@ function summarise(m, runs, errors) {
       memorySamples: r.memorySamples,
     });
   }
+  if (m.scenario === "runtime")
+    Object.assign(row, {
+      msgsPerSec: med("msgsPerSec"),
+      spawnsPerSec: med("spawnsPerSec"),
+      callsPerSec: med("callsPerSec"),
+    });
   if (errors.length) Object.assign(row, { errors });
   return row;
 }
@@ -472,6 +508,13 @@ function markdown(rows, header) {
       `Worker memory over ${fmt(r.jobs)} jobs (${r.system}, c=${r.concurrency}, after GC, from 10% in to the end): ` +
         `heap ${r.heapStartMB} -> ${r.heapEndMB} MB (${r.heapGrowthPct}%), RSS ${r.rssStartMB} -> ${r.rssEndMB} MB ` +
         `(${r.rssGrowthPct}%; ${r.rssSecondHalfGrowthPct}% over the second half, once SQLite's page cache is full).`,
+    );
+  }
+  for (const r of rows.filter((x) => x.scenario === "runtime")) {
+    lines.push("");
+    lines.push(
+      `Process runtime (${r.system}): ${fmt(r.msgsPerSec)} msgs/s, ${fmt(r.spawnsPerSec)} spawns/s, ` +
+        `${fmt(r.callsPerSec)} call round trips/s.`,
     );
   }
   const ratios = comparisons(rows);
@@ -534,7 +577,7 @@ async function main() {
   const repeat = cli.repeat ?? (cli.quick ? 1 : 3);
   const measurements = plan(size, cli.only);
   if (measurements.length === 0) throw new Error("nothing to run: --only matched no measurement");
-  const needsRedis = measurements.some((m) => SYSTEMS[m.system].redis);
+  const needsRedis = measurements.some((m) => SYSTEMS[m.system]?.redis);
 
   const tmp = mkdtempSync(join(tmpdir(), "conveyor-bench-"));
   /** @type {import("node:child_process").ChildProcess | null} */

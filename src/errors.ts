@@ -5,13 +5,22 @@
 
 /** Stable error codes. Never renamed once released. */
 export type ErrorCode =
+  | "ERR_CALL_TIMEOUT"
   | "ERR_CLOSED"
+  | "ERR_EXECUTOR_CRASH"
+  | "ERR_EXECUTOR_UNAVAILABLE"
+  | "ERR_HANDLER_LOAD"
   | "ERR_INVALID_OPTIONS"
   | "ERR_INVALID_DATA"
   | "ERR_INVALID_STATE_TRANSITION"
   | "ERR_JOB_NOT_FOUND"
+  | "ERR_NOT_SERIALISABLE"
+  | "ERR_NAME_TAKEN"
+  | "ERR_NO_PROCESS"
   | "ERR_NOT_SUPPORTED"
   | "ERR_PAYLOAD_TOO_LARGE"
+  | "ERR_PROCESS_EXIT"
+  | "ERR_RESTART_INTENSITY"
   | "ERR_SCHEDULE_NOT_FOUND"
   | "ERR_STORE_UNAVAILABLE"
   | "ERR_UNKNOWN_JOB"
@@ -148,4 +157,42 @@ export function coerceError(value: unknown): Error {
     text = String(value);
   }
   return new Error(`non-error thrown: ${text}`, { cause: value });
+}
+
+/**
+ * The thread or process running a job died or was killed as unresponsive: an uncaught exception,
+ * `process.exit`, a signal, running out of memory, or no answer to health pings. The attempt fails with the
+ * error kind `"crash"` and follows the job's retry policy.
+ */
+export class ExecutorCrashError extends ConveyorError {
+  /** The exit code, when it exited (a thread or process). */
+  readonly exitCode: number | null;
+  /** The signal that killed the process, if any. */
+  readonly signal: string | null;
+  constructor(message: string, exitCode: number | null, signal: string | null) {
+    super("ERR_EXECUTOR_CRASH", message);
+    this.exitCode = exitCode;
+    this.signal = signal;
+  }
+}
+
+/** The thread or process executor cannot take jobs: it is closed, or its circuit breaker is open. */
+export class ExecutorUnavailableError extends ConveyorError {
+  constructor(message: string) {
+    super("ERR_EXECUTOR_UNAVAILABLE", message);
+  }
+}
+
+/** A job type's handler module could not be loaded, or lacks the named export. */
+export class HandlerLoadError extends ConveyorError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("ERR_HANDLER_LOAD", message, options);
+  }
+}
+
+/** Job data or a result could not cross into or out of a thread or process (structured clone / IPC). */
+export class NotSerialisableError extends ConveyorError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("ERR_NOT_SERIALISABLE", message, options);
+  }
 }

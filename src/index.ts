@@ -15,8 +15,12 @@ export {
   ConveyorError,
   coerceError,
   type ErrorCode,
+  ExecutorCrashError,
+  ExecutorUnavailableError,
+  HandlerLoadError,
   InvalidStateTransitionError,
   JobNotFoundError,
+  NotSerialisableError,
   NotSupportedError,
   OptionsError,
   PayloadTooLargeError,
@@ -28,8 +32,18 @@ export {
   type ValidationIssue,
 } from "./errors.js";
 export { type ConveyorEventName, type ConveyorEvents, TypedEmitter } from "./events.js";
-export type { ExecutionRequest, Executor } from "./executor/executor.js";
+export type {
+  ExecutionRequest,
+  Executor,
+  ExecutorIsolation,
+  ExecutorKind,
+  HandlerModule,
+} from "./executor/executor.js";
 export { InlineExecutor } from "./executor/inline.js";
+export type { PoolOptions } from "./executor/pool.js";
+export { ProcessExecutor, type ProcessExecutorOptions } from "./executor/process.js";
+export { PROTOCOL_VERSION } from "./executor/protocol.js";
+export { ThreadExecutor, type ThreadExecutorOptions } from "./executor/thread.js";
 export { JobCancelledError, JobTimeoutError, LeaseLostError, ShutdownError } from "./job/attempt-errors.js";
 export { type BackoffOption, backoffDelay, type RetryOptions } from "./job/backoff.js";
 export type {
@@ -44,6 +58,7 @@ export { type DedupeOption, type EnqueuedJob, type EnqueueOutcome, MAX_KEY_LENGT
 export {
   type AnyJobDefinition,
   type DefineJobOptions,
+  type DefineModuleJobOptions,
   defineJob,
   type GroupPolicy,
   type JobContext,
@@ -98,4 +113,9 @@ export type {
   StoreCapabilities,
 } from "./store/store.js";
 export type { Middleware } from "./worker/middleware.js";
-export { type StopOptions, Worker, type WorkerOptions } from "./worker/worker.js";
+export {
+  type StopOptions,
+  Worker,
+  type WorkerExecutorOption,
+  type WorkerOptions,
+} from "./worker/worker.js";

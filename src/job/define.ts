@@ -1,5 +1,7 @@
 import type { StandardSchemaV1 } from "@standard-schema/spec";
 import { OptionsError } from "../errors.js";
+import type { ExecutorKind, HandlerModule } from "../executor/executor.js";
+import { handlerModuleOf, loadHandler } from "../executor/handler-module.js";
 import type { JobLogEntry, JobRecord, LogLevel, RateLimit } from "../store/store.js";
 import { type RetryOptions, validateBackoff } from "./backoff.js";
 import {
@@ -97,6 +99,32 @@ export interface DefineJobOptions<TData, TResult, S extends StandardSchemaV1 | u
   /** Only with `batchHandler` (see {@link DefineBatchJobOptions}). */
   batch?: undefined;
   batchHandler?: undefined;
+  /** A function handler runs inline (the default) only; give `module` to run in a thread or process. */
+  executor?: "inline";
+  module?: undefined;
+}
+
+/**
+ * A job type whose handler lives in a module, so the thread and process executors can load it (once per
+ * thread or process) by URL: `defineJob({ name: "resize", module: new URL("./resize.js", import.meta.url),
+ * executor: "process" })`. The module's export (default `"default"`) is a {@link JobHandler}. On the inline
+ * executor the module is imported lazily in the worker's own thread.
+ */
+export interface DefineModuleJobOptions<S extends StandardSchemaV1 | undefined> extends JobTypeOptions {
+  name: string;
+  schema?: S;
+  /** The handler's module: a URL (best: `new URL("./x.js", import.meta.url)`) or a path (resolved against the current directory at definition). */
+  module: string | URL;
+  /** The module's export to call. Default "default". */
+  export?: string;
+  /**
+   * Which executor runs this type's jobs: "inline", "thread" or "process". Default: the worker's executor.
+   * A worker whose own executor is of another kind starts a pool of this kind for such types.
+   */
+  executor?: ExecutorKind;
+  handler?: undefined;
+  batch?: undefined;
+  batchHandler?: undefined;
 }
 
 /** A job type: returned by {@link defineJob}, passed to `enqueue` and to workers. */
@@ -108,6 +136,10 @@ export interface JobDefinition<TInput = unknown, TData = TInput, TResult = unkno
   /** Set on batch types: workers collect their jobs and run `batchHandler` (see docs/guides/batches.md). */
   readonly batch?: Readonly<BatchOptions>;
   readonly batchHandler?: BatchHandler<TData, TResult>;
+  /** Set on module types: the handler's module, for the thread and process executors. */
+  readonly module?: HandlerModule;
+  /** The executor this type asks for; absent: the worker's. */
+  readonly executor?: ExecutorKind;
   /** Phantom field carrying the enqueue input type; never set. */
   readonly __input?: TInput;
 }
@@ -200,12 +232,14 @@ export function defineJob<S extends StandardSchemaV1, TResult = unknown>(
   options: (
     | DefineJobOptions<StandardSchemaV1.InferOutput<S>, TResult, S>
     | DefineBatchJobOptions<StandardSchemaV1.InferOutput<S>, TResult, S>
+    | DefineModuleJobOptions<S>
   ) & { schema: S },
 ): JobDefinition<StandardSchemaV1.InferInput<S>, StandardSchemaV1.InferOutput<S>, TResult>;
 export function defineJob<TData = unknown, TResult = unknown>(
   options: (
     | DefineJobOptions<TData, TResult, undefined>
     | DefineBatchJobOptions<TData, TResult, undefined>
+    | DefineModuleJobOptions<undefined>
   ) & {
     schema?: undefined;
   },
@@ -213,7 +247,8 @@ export function defineJob<TData = unknown, TResult = unknown>(
 export function defineJob(
   options:
     | DefineJobOptions<unknown, unknown, StandardSchemaV1 | undefined>
-    | DefineBatchJobOptions<unknown, unknown, StandardSchemaV1 | undefined>,
+    | DefineBatchJobOptions<unknown, unknown, StandardSchemaV1 | undefined>
+    | DefineModuleJobOptions<StandardSchemaV1 | undefined>,
 ): JobDefinition<unknown, unknown, unknown> {
   if (typeof options !== "object" || options === null) {
     throw new OptionsError("defineJob(options): options must be an object with a name and a handler");
@@ -221,6 +256,43 @@ export function defineJob(
   assertName(options.name, "defineJob options.name");
   const name = options.name;
   const isBatch = options.batchHandler !== undefined || options.batch !== undefined;
+  const executor = (options as { executor?: unknown }).executor;
+  if (executor !== undefined && executor !== "inline" && executor !== "thread" && executor !== "process") {
+    throw new OptionsError(
+      `defineJob options.executor must be "inline", "thread" or "process", got ${JSON.stringify(executor)} (job "${name}")`,
+    );
+  }
+  if ("module" in options && options.module !== undefined) {
+    if (isBatch || options.handler !== undefined) {
+      throw new OptionsError(
+        `defineJob options: give a handler module or a handler (or batchHandler), not both (job "${name}")`,
+      );
+    }
+    const module = handlerModuleOf(options.module, options.export, "defineJob options");
+    if (options.schema !== undefined && typeof options.schema?.["~standard"]?.validate !== "function") {
+      throw new OptionsError(
+        `defineJob options.schema must be a Standard Schema validator such as a zod or valibot schema (job "${name}")`,
+      );
+    }
+    validateJobTypeOptions(options, "defineJob options.");
+    let loaded: ReturnType<typeof loadHandler> | null = null;
+    const handler: JobHandler<unknown, unknown> = async (data, ctx) => {
+      if (!loaded) {
+        loaded = loadHandler(module);
+        loaded.catch(() => {
+          loaded = null;
+        });
+      }
+      return (await loaded)(data, ctx);
+    };
+    const { export: _export, ...rest } = options;
+    return Object.freeze({ ...rest, schema: options.schema, module, handler });
+  }
+  if (executor !== undefined && executor !== "inline") {
+    throw new OptionsError(
+      `defineJob options.executor "${String(executor)}" needs a handler module: give module (a URL or path) instead of handler (job "${name}")`,
+    );
+  }
   if (isBatch && options.handler !== undefined) {
     throw new OptionsError(
       `defineJob options: give either handler or batchHandler (with batch), not both (job "${name}")`,

@@ -1,5 +1,5 @@
 import type { Clock } from "../clock.js";
-import { coerceError, ValidationError } from "../errors.js";
+import { coerceError, ExecutorCrashError, ValidationError } from "../errors.js";
 import type { ConveyorEvents, TypedEmitter } from "../events.js";
 import type { Executor } from "../executor/executor.js";
 import { JobCancelledError, JobTimeoutError, LeaseLostError, ShutdownError } from "../job/attempt-errors.js";
@@ -24,6 +24,8 @@ export interface AttemptEnv {
   clock: Clock;
   events: TypedEmitter<ConveyorEvents>;
   executor: Executor;
+  /** Executors of job types that ask for another executor than the worker's, by type name; null: none. */
+  typeExecutors: ReadonlyMap<string, Executor> | null;
   middleware: Middleware | null;
   store: Store;
   workerId: string;
@@ -151,16 +153,18 @@ export class Attempt {
 
   /** Validates (when the type has a schema), then runs middleware and the handler. */
   #execute(): Promise<unknown> {
-    const { executor, middleware } = this.#env;
+    const { middleware, typeExecutors } = this.#env;
     const def = this.#def;
+    const executor = typeExecutors?.get(def.name) ?? this.#env.executor;
+    const module = def.module;
     if (!def.schema && !middleware) {
-      return executor.run({ handler: def.handler, data: this.job.data, ctx: this.#context() });
+      return executor.run({ handler: def.handler, module, data: this.job.data, ctx: this.#context() });
     }
     return (async () => {
       const data = def.schema ? await validateData(def.name, def.schema, this.job.data) : this.job.data;
       const ctx = this.#context();
-      if (!middleware) return executor.run({ handler: def.handler, data, ctx });
-      return middleware(ctx, () => executor.run({ handler: def.handler, data, ctx }));
+      if (!middleware) return executor.run({ handler: def.handler, module, data, ctx });
+      return middleware(ctx, () => executor.run({ handler: def.handler, module, data, ctx }));
     })();
   }
 
@@ -309,7 +313,13 @@ export class Attempt {
       };
     }
     const kind: AttemptErrorKind =
-      err instanceof JobTimeoutError ? "timeout" : err instanceof ValidationError ? "validation" : "handler";
+      err instanceof JobTimeoutError
+        ? "timeout"
+        : err instanceof ValidationError
+          ? "validation"
+          : err instanceof ExecutorCrashError
+            ? "crash"
+            : "handler";
     const error = attemptError(job.attempt, now, kind, err);
     const willRetry = kind !== "validation" && job.attempt < job.maxAttempts;
     if (willRetry) {

@@ -3,8 +3,10 @@ import { hostname } from "node:os";
 import type { Clock } from "../clock.js";
 import { coerceError, OptionsError } from "../errors.js";
 import type { ConveyorEvents, TypedEmitter } from "../events.js";
-import type { Executor } from "../executor/executor.js";
+import type { Executor, ExecutorKind } from "../executor/executor.js";
 import { InlineExecutor } from "../executor/inline.js";
+import { ProcessExecutor, type ProcessExecutorOptions } from "../executor/process.js";
+import { ThreadExecutor, type ThreadExecutorOptions } from "../executor/thread.js";
 import { JobCancelledError, LeaseLostError, ShutdownError } from "../job/attempt-errors.js";
 import { type AnyJobDefinition, assertInt } from "../job/define.js";
 import { Pruner, type RetentionPolicy } from "../maintenance/pruner.js";
@@ -21,13 +23,25 @@ import type { BatchAttempt } from "./batch-attempt.js";
 import { Batcher } from "./batcher.js";
 import { composeMiddleware, type Middleware } from "./middleware.js";
 
+/** The worker's `executor` option. */
+export type WorkerExecutorOption =
+  | ExecutorKind
+  | ({ kind: "thread" } & ThreadExecutorOptions)
+  | ({ kind: "process" } & ProcessExecutorOptions)
+  | Executor;
+
 export interface WorkerOptions {
   /** The job types this worker runs. Their queues are the worker's queues unless `queues` is given. */
   jobs: AnyJobDefinition[];
   /** Attempts running at once. Default 10. */
   concurrency?: number;
-  /** `"inline"` (default) or an Executor instance. */
-  executor?: "inline" | Executor;
+  /**
+   * How this worker runs handlers: `"inline"` (default), `"thread"`, `"process"`, a pool's options
+   * (`{ kind: "process", maxWorkers: 4, maxMemoryMb: 256 }`), or an Executor instance (not closed by the
+   * worker). A job type that asks for another kind (`defineJob({ executor: "process" })`) gets a pool of that
+   * kind with default options, shared by the worker's types of that kind. See docs/guides/executors.md.
+   */
+  executor?: WorkerExecutorOption;
   /** Default grace period for `stop()`. Default 10,000 ms. */
   graceMs?: number;
   /**
@@ -101,6 +115,8 @@ export class Worker {
   readonly #names: string[];
   readonly #executor: Executor;
   readonly #ownsExecutor: boolean;
+  /** Executors of job types that ask for another kind than the worker's (owned by the worker). */
+  readonly #typeExecutors = new Map<string, Executor>();
   readonly #middleware: Middleware[] = [];
   /** Fixed prefetch from the options, or null for adaptive. */
   readonly #prefetchOption: number | null;
@@ -163,12 +179,18 @@ export class Worker {
     this.#graceMs = options.graceMs ?? 10_000;
     this.#handleSignals = options.handleSignals ?? false;
     this.id = options.id ?? `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
-    if (options.executor === undefined || options.executor === "inline") {
-      this.#executor = new InlineExecutor();
-      this.#ownsExecutor = true;
-    } else {
-      this.#executor = options.executor;
-      this.#ownsExecutor = false;
+    const chosen = options.executor ?? "inline";
+    this.#ownsExecutor = typeof chosen === "string" || !("run" in chosen);
+    this.#executor = typeof chosen === "object" && "run" in chosen ? chosen : createExecutor(chosen);
+    const byKind = new Map<ExecutorKind, Executor>([[this.#executor.kind, this.#executor]]);
+    for (const def of options.jobs) {
+      if (def.executor === undefined || def.executor === this.#executor.kind) continue;
+      let executor = byKind.get(def.executor);
+      if (!executor) {
+        executor = createExecutor(def.executor);
+        byKind.set(def.executor, executor);
+      }
+      this.#typeExecutors.set(def.name, executor);
     }
     if (options.jobs.some((j) => j.batch)) {
       if (this.#executor.kind !== "inline") {
@@ -206,10 +228,12 @@ export class Worker {
     this.#state = "starting";
     const { store, clock, events } = this.#deps;
     await store.jobTypeRegister({ types: [...this.#defs.values()].map(registrationOf), now: clock.now() });
+    await Promise.all(this.#ownedExecutors().map((e) => e.start?.()));
     this.#env = {
       clock,
       events,
       executor: this.#executor,
+      typeExecutors: this.#typeExecutors.size > 0 ? this.#typeExecutors : null,
       middleware: composeMiddleware(this.#middleware),
       store,
       workerId: this.id,
@@ -281,10 +305,17 @@ export class Worker {
     this.#cancelHeartbeat?.();
     this.#cancelRescue?.();
     await this.#pruner?.stop();
-    if (this.#ownsExecutor) await this.#executor.close();
+    await Promise.all(this.#ownedExecutors().map((e) => e.close()));
     this.#state = "stopped";
     clearInterval(this.#keepAlive);
     events.emit("worker:stopped", { workerId: this.id, released: this.#released });
+  }
+
+  /** The executors this worker created (and so starts and closes). */
+  #ownedExecutors(): Executor[] {
+    const out = new Set<Executor>(this.#typeExecutors.values());
+    if (this.#ownsExecutor) out.add(this.#executor);
+    return [...out];
   }
 
   #isIdle(): boolean {
@@ -655,9 +686,30 @@ function validateWorkerOptions(o: WorkerOptions): void {
   if (o.queues !== undefined && (!Array.isArray(o.queues) || o.queues.length === 0)) {
     throw new OptionsError("worker options.queues must be a non-empty array of queue names");
   }
-  if (o.executor !== undefined && o.executor !== "inline" && typeof o.executor?.run !== "function") {
+  const e = o.executor;
+  if (
+    e !== undefined &&
+    e !== "inline" &&
+    e !== "thread" &&
+    e !== "process" &&
+    !(typeof e === "object" && e !== null && (typeof (e as Executor).run === "function" || isPoolChoice(e)))
+  ) {
     throw new OptionsError(
-      'worker options.executor must be "inline" or an Executor; "thread" and "process" are not available yet',
+      'worker options.executor must be "inline", "thread", "process", { kind: "thread" | "process", ...poolOptions } or an Executor',
     );
   }
+}
+
+function isPoolChoice(e: object): boolean {
+  const kind = (e as { kind?: unknown }).kind;
+  return kind === "thread" || kind === "process";
+}
+
+/** Builds the executor the worker's `executor` option or a job type names. */
+function createExecutor(choice: Exclude<WorkerExecutorOption, Executor>): Executor {
+  if (choice === "inline") return new InlineExecutor();
+  if (choice === "thread") return new ThreadExecutor();
+  if (choice === "process") return new ProcessExecutor();
+  const { kind, ...options } = choice;
+  return kind === "thread" ? new ThreadExecutor(options) : new ProcessExecutor(options);
 }
