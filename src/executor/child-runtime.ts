@@ -1,12 +1,14 @@
 import { isHandlerOutcome, outcomeKind } from "../job/outcome.js";
-import type { HandlerModule } from "./executor.js";
 import { loadHandler } from "./handler-module.js";
 import {
   type ChildMessage,
   fromWireError,
   type ParentMessage,
   PROTOCOL_VERSION,
+  type RunMessage,
   toWireError,
+  type WireError,
+  type WireHeader,
   type WireOutcome,
 } from "./protocol.js";
 
@@ -21,81 +23,173 @@ export interface ChildTransport {
   exit(code: number): void;
 }
 
+type Loaded = Awaited<ReturnType<typeof loadHandler>>;
+
+/** A job the child runs: its message, its (lazily made) abort controller, whether it has answered. */
+interface Running {
+  msg: RunMessage;
+  abort: AbortController | null;
+  /** Set by an `abort` that came before the handler asked for `ctx.signal`. */
+  reason: WireError | null;
+  done: boolean;
+}
+
 /**
  * The child's side of the protocol, shared by thread and process children: loads each handler module once,
- * runs jobs with a local `ctx.signal`, and sends progress, logs, results and typed failures back.
+ * runs one job at a time (later `run` messages wait in a local queue, in order) with a local `ctx.signal`, and
+ * sends progress, logs, results and typed failures back.
  * @internal
  */
 export function serveChild(transport: ChildTransport): void {
-  const handlers = new Map<string, ReturnType<typeof loadHandler>>();
-  const running = new Map<number, AbortController>();
+  /** Handler number → module and export (sent once by the pool). */
+  const refs = new Map<number, { url: string; export: string }>();
+  /** Handler number → the loaded function. A failed load is not kept: the next job tries again. */
+  const loaded = new Map<number, Loaded>();
+  const queue: RunMessage[] = [];
+  let current: Running | null = null;
 
-  const load = (ref: HandlerModule) => {
-    const key = `${ref.url}#${ref.export}`;
-    let loaded = handlers.get(key);
-    if (!loaded) {
-      loaded = loadHandler(ref);
-      handlers.set(key, loaded);
-      // A failed load is not cached: the next job tries again (the file may have been fixed).
-      loaded.catch(() => handlers.delete(key));
-    }
-    return loaded;
+  const answer = (job: Running, m: ChildMessage): void => {
+    if (job.done) return;
+    job.done = true;
+    transport.send(m);
+  };
+  const memory = (job: Running): number | undefined => (job.msg[4]?.m ? transport.memoryMb() : undefined);
+
+  const fail = (job: Running, failure: "handler" | "load", err: unknown): void => {
+    const m: ChildMessage = { t: "error", id: job.msg[0], failure, error: toWireError(err) };
+    const mb = memory(job);
+    if (mb !== undefined) m.memoryMb = mb;
+    answer(job, m);
+    next(job);
   };
 
-  const run = async (msg: Extract<ParentMessage, { t: "run" }>): Promise<void> => {
-    const { id } = msg;
-    const abort = new AbortController();
-    running.set(id, abort);
-    const send = (m: ChildMessage) => {
-      if (running.has(id)) transport.send(m);
-    };
+  const succeed = (job: Running, value: unknown): void => {
+    if (job.done) {
+      next(job);
+      return;
+    }
+    const outcome = wireOutcome(value);
+    const id = job.msg[0];
+    const mb = memory(job);
+    let m: ChildMessage;
+    if (outcome) m = { t: "result", id, value: undefined, outcome };
+    else if (mb === undefined) m = [id, value];
+    else m = { t: "result", id, value };
+    if (mb !== undefined && !Array.isArray(m)) m.memoryMb = mb;
+    try {
+      answer(job, m);
+    } catch (err) {
+      job.done = false;
+      const error = toWireError(err);
+      error.message = `the handler's result cannot be sent back to the worker: ${error.message}`;
+      const e: ChildMessage = { t: "error", id, failure: "serialise", error };
+      if (mb !== undefined) e.memoryMb = mb;
+      answer(job, e);
+    }
+    next(job);
+  };
+
+  const invoke = (job: Running, fn: Loaded): void => {
+    const [id, , data, record, extra] = job.msg;
+    const header = extra?.ctx ?? (record as WireHeader);
     const ctx = {
-      ...msg.ctx,
-      signal: abort.signal,
+      id: header.id,
+      name: header.name,
+      queue: header.queue,
+      attempt: header.attempt,
+      maxAttempts: header.maxAttempts,
+      job: record,
+      get signal(): AbortSignal {
+        if (!job.abort) {
+          job.abort = new AbortController();
+          if (job.reason) job.abort.abort(fromWireError(job.reason));
+        }
+        return job.abort.signal;
+      },
       progress(value: unknown) {
-        send({ t: "progress", id, value });
+        if (!job.done) transport.send({ t: "progress", id, value });
       },
       log(message: string, level = "info") {
-        send({ t: "log", id, level, message: String(message) });
+        if (!job.done) transport.send({ t: "log", id, level, message: String(message) });
       },
     };
+    let value: unknown;
     try {
-      let fn: Awaited<ReturnType<typeof loadHandler>>;
-      try {
-        fn = await load({ url: msg.module, export: msg.export });
-      } catch (err) {
-        send({ t: "error", id, failure: "load", error: toWireError(err), memoryMb: transport.memoryMb() });
-        return;
-      }
-      let value: unknown;
-      try {
-        value = await fn(msg.data, ctx);
-      } catch (err) {
-        send({ t: "error", id, failure: "handler", error: toWireError(err), memoryMb: transport.memoryMb() });
-        return;
-      }
-      const outcome = wireOutcome(value);
-      try {
-        if (outcome) send({ t: "result", id, value: undefined, outcome, memoryMb: transport.memoryMb() });
-        else send({ t: "result", id, value, memoryMb: transport.memoryMb() });
-      } catch (err) {
-        const error = toWireError(err);
-        error.message = `the handler's result cannot be sent back to the worker: ${error.message}`;
-        send({ t: "error", id, failure: "serialise", error, memoryMb: transport.memoryMb() });
-      }
-    } finally {
-      running.delete(id);
+      value = fn(data, ctx);
+    } catch (err) {
+      fail(job, "handler", err);
+      return;
     }
+    if (
+      value !== null &&
+      typeof value === "object" &&
+      typeof (value as PromiseLike<unknown>).then === "function"
+    ) {
+      (value as PromiseLike<unknown>).then(
+        (v) => succeed(job, v),
+        (err: unknown) => fail(job, "handler", err),
+      );
+    } else succeed(job, value);
   };
 
-  transport.onMessage((msg) => {
+  const start = (msg: RunMessage): void => {
+    const job: Running = { msg, abort: null, reason: null, done: false };
+    current = job;
+    const h = msg[1];
+    const extra = msg[4];
+    if (extra?.module !== undefined && extra.export !== undefined)
+      refs.set(h, { url: extra.module, export: extra.export });
+    const fn = loaded.get(h);
+    if (fn) {
+      invoke(job, fn);
+      return;
+    }
+    const ref = refs.get(h);
+    if (!ref) {
+      fail(job, "load", new Error(`unknown handler ${h}: the pool did not name its module`));
+      return;
+    }
+    loadHandler(ref).then(
+      (f) => {
+        loaded.set(h, f);
+        invoke(job, f);
+      },
+      (err: unknown) => fail(job, "load", err),
+    );
+  };
+
+  /** The job ended: start the next queued one. */
+  const next = (job: Running): void => {
+    if (current !== job) return;
+    current = null;
+    const msg = queue.shift();
+    if (msg) start(msg);
+  };
+
+  const handle = (msg: ParentMessage): void => {
+    if (Array.isArray(msg)) {
+      if (current) queue.push(msg);
+      else start(msg);
+      return;
+    }
     switch (msg.t) {
-      case "run":
-        void run(msg);
+      case "batch":
+        for (const m of msg.messages) handle(m);
         break;
-      case "abort":
-        running.get(msg.id)?.abort(fromWireError(msg.reason));
+      case "abort": {
+        const job = current;
+        if (job && job.msg[0] === msg.id) {
+          if (job.abort) job.abort.abort(fromWireError(msg.reason));
+          else job.reason = msg.reason;
+          break;
+        }
+        const i = queue.findIndex((q) => q[0] === msg.id);
+        if (i >= 0) {
+          queue.splice(i, 1);
+          transport.send({ t: "error", id: msg.id, failure: "aborted", error: msg.reason });
+        }
         break;
+      }
       case "ping":
         transport.send({ t: "pong", seq: msg.seq, memoryMb: transport.memoryMb() });
         break;
@@ -103,7 +197,8 @@ export function serveChild(transport: ChildTransport): void {
         transport.exit(0);
         break;
     }
-  });
+  };
+  transport.onMessage(handle);
   transport.send({ t: "ready", v: PROTOCOL_VERSION, pid: process.pid });
 }
 

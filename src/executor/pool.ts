@@ -12,7 +12,11 @@ import {
   fromWireError,
   type ParentMessage,
   PROTOCOL_VERSION,
+  type ResultMessage,
+  type RunExtra,
+  type RunMessage,
   toWireError,
+  type WireHeader,
   type WireOutcome,
 } from "./protocol.js";
 
@@ -35,6 +39,13 @@ export interface PoolOptions {
    * handler that blocks its event loop this long counts as unresponsive. Default 30,000 ms.
    */
   pingTimeoutMs?: number;
+  /**
+   * Jobs sent ahead to a busy thread/process, queued there behind the one it runs, so the round trip overlaps
+   * the work (pipelining). Only while the pool is at `maxWorkers` and jobs are short (they take under 1 ms on
+   * average, and the one running has not yet taken longer); a child still runs one job at a time, and a job
+   * queued in a child that dies is handed to another. 0 turns it off. Default 3.
+   */
+  maxPipelined?: number;
   /** Recycle a thread/process after this many jobs. Default none (never). */
   maxJobsPerWorker?: number;
   /**
@@ -90,6 +101,8 @@ interface Task {
   id: number;
   request: ExecutionRequest;
   module: HandlerModule;
+  /** The handler's number in this pool (module and export are sent once per child). */
+  handler: number;
   resolve(value: unknown): void;
   reject(err: unknown): void;
   slot: Slot | null;
@@ -101,8 +114,21 @@ interface Task {
 interface Slot {
   child: SpawnedChild;
   state: SlotState;
+  /** Jobs answered. */
   jobs: number;
-  task: Task | null;
+  /** Jobs sent and not yet answered, in the order sent: the first runs, the others wait in the child. */
+  tasks: Task[];
+  /** When the first of `tasks` became first (performance.now()). */
+  headSince: number;
+  /** Handler numbers this child has been told the module of. */
+  known: Set<number>;
+  /** `run` messages not sent yet (sent together at the end of this turn of the event loop), with their tasks. */
+  outbox: RunMessage[];
+  outTasks: Task[];
+  /** Recycling: no more jobs; stopped once `tasks` is empty. */
+  draining: boolean;
+  /** Whether it keeps the parent's event loop alive now. */
+  refd: boolean;
   lastPong: number;
   memoryMb: number;
   idleSince: number;
@@ -120,6 +146,7 @@ const DEFAULTS = {
   pingIntervalMs: 1_000,
   pingTimeoutMs: 30_000,
   killGraceMs: 5_000,
+  maxPipelined: 3,
   respawnBackoffMs: 100,
   respawnBackoffMaxMs: 10_000,
   maxCrashes: 10,
@@ -127,9 +154,13 @@ const DEFAULTS = {
   cooldownMs: 30_000,
 };
 
+/** Pipelining stays off unless jobs take under this long on average (and the running one has not yet). */
+const PIPELINE_MAX_MS = 1;
+
 /**
  * A pool of threads or processes speaking the protocol of protocol.ts. The thread and process executors
- * each give it a `Spawn`; nothing in here depends on which. One job per child at a time.
+ * each give it a `Spawn`; nothing in here depends on which. One job runs per child at a time; when jobs are
+ * short, a few more may wait queued in the child (`maxPipelined`).
  * @internal
  */
 export class Pool {
@@ -147,6 +178,10 @@ export class Pool {
   readonly #idle: Slot[] = [];
   readonly #queue: Task[] = [];
   #nextId = 1;
+  /** Handler numbers by `url#export`. */
+  readonly #handlers = new Map<string, number>();
+  /** Moving average of how long a job takes in a child, ms (Infinity until the first is measured). */
+  #avgJobMs = Number.POSITIVE_INFINITY;
   #pingSeq = 0;
   #closed = false;
   #crashes: number[] = [];
@@ -156,6 +191,9 @@ export class Pool {
   #spawnTimer: ReturnType<typeof setTimeout> | null = null;
   #tick: ReturnType<typeof setInterval> | null = null;
   #warmWaiters: Array<() => void> = [];
+  /** Slots with an outbox to send, and the pending flush. */
+  #unsent: Slot[] = [];
+  #flushing: ReturnType<typeof setImmediate> | null = null;
   #exitWaiters: Array<() => void> = [];
 
   constructor(noun: ChildNoun, spawn: Spawn, options: PoolOptions, defaultMax: number) {
@@ -171,6 +209,7 @@ export class Pool {
       pingIntervalMs: options.pingIntervalMs ?? DEFAULTS.pingIntervalMs,
       pingTimeoutMs: options.pingTimeoutMs ?? DEFAULTS.pingTimeoutMs,
       killGraceMs: options.killGraceMs ?? DEFAULTS.killGraceMs,
+      maxPipelined: options.maxPipelined ?? DEFAULTS.maxPipelined,
       respawnBackoffMs: options.respawnBackoffMs ?? DEFAULTS.respawnBackoffMs,
       respawnBackoffMaxMs: options.respawnBackoffMaxMs ?? DEFAULTS.respawnBackoffMaxMs,
       maxJobsPerWorker: options.maxJobsPerWorker ?? Number.POSITIVE_INFINITY,
@@ -209,11 +248,19 @@ export class Pool {
     if (Date.now() < this.#circuitUntil) return Promise.reject(this.#circuitError());
     const signal = request.ctx.signal;
     if (signal.aborted) return Promise.reject(signal.reason);
+    const key = `${module.url}#${module.export}`;
+    let handler = this.#handlers.get(key);
+    if (handler === undefined) {
+      handler = this.#handlers.size;
+      this.#handlers.set(key, handler);
+    }
+    const h = handler;
     return new Promise((resolve, reject) => {
       const task: Task = {
         id: this.#nextId++,
         request,
         module,
+        handler: h,
         resolve,
         reject,
         slot: null,
@@ -263,10 +310,13 @@ export class Pool {
     this.#tick.unref();
   }
 
-  /** Hands queued jobs to idle children and starts children for the rest (and for `minIdle`). */
+  /**
+   * Hands queued jobs to idle children, pipelines to busy ones when jobs are short, and starts children for
+   * the rest (and for `minIdle`).
+   */
   #dispatch(): void {
     while (this.#queue.length > 0) {
-      const slot = this.#idle.pop();
+      const slot = this.#idle.pop() ?? this.#pipelineSlot();
       if (!slot) break;
       const task = this.#queue.shift() as Task;
       this.#assign(slot, task);
@@ -274,9 +324,30 @@ export class Pool {
     this.#fill();
   }
 
+  /** The busy child with the fewest jobs that may take one more queued behind its running job, if any. */
+  #pipelineSlot(): Slot | undefined {
+    const o = this.#o;
+    if (o.maxPipelined === 0 || this.#avgJobMs >= PIPELINE_MAX_MS || this.#slots.size < o.maxWorkers) return;
+    const now = performance.now();
+    let best: Slot | undefined;
+    for (const slot of this.#slots) {
+      const n = slot.tasks.length;
+      if (
+        slot.state === "busy" &&
+        !slot.draining &&
+        n <= o.maxPipelined &&
+        slot.jobs + n < o.maxJobsPerWorker &&
+        now - slot.headSince < PIPELINE_MAX_MS &&
+        (!best || n < best.tasks.length)
+      )
+        best = slot;
+    }
+    return best;
+  }
+
   /** Starts children while jobs wait or fewer than `minIdle` are idle, within the limits. */
   #fill(): void {
-    if (this.#closed) return;
+    if (this.#closed || this.#slots.size >= this.#o.maxWorkers) return;
     const now = Date.now();
     if (now < this.#circuitUntil) return;
     let starting = this.#initializing();
@@ -304,7 +375,13 @@ export class Pool {
       child: undefined as unknown as SpawnedChild,
       state: "init",
       jobs: 0,
-      task: null,
+      tasks: [],
+      outbox: [],
+      outTasks: [],
+      headSince: 0,
+      known: new Set(),
+      draining: false,
+      refd: true,
       lastPong: Date.now(),
       memoryMb: 0,
       idleSince: Date.now(),
@@ -333,42 +410,143 @@ export class Pool {
 
   #assign(slot: Slot, task: Task): void {
     const ctx = task.request.ctx;
-    const message: ParentMessage = {
-      t: "run",
-      id: task.id,
-      module: task.module.url,
-      export: task.module.export,
-      data: task.request.data,
-      ctx: {
-        id: ctx.id,
-        name: ctx.name,
-        queue: ctx.queue,
-        attempt: ctx.attempt,
-        maxAttempts: ctx.maxAttempts,
-        job: ctx.job,
-      },
-    };
-    try {
-      slot.child.send(message);
-    } catch (err) {
-      this.#settle(task, () =>
-        task.reject(
-          new NotSerialisableError(
-            `the job's data cannot be sent to the ${this.#noun}: ${coerceError(err).message}`,
-            { cause: err },
-          ),
-        ),
-      );
-      this.#idle.push(slot);
-      return;
+    const job = ctx.job as Partial<WireHeader> | null;
+    const message: RunMessage = [task.id, task.handler, task.request.data, job];
+    let extra: RunExtra | undefined;
+    if (
+      job === null ||
+      typeof job !== "object" ||
+      job.id !== ctx.id ||
+      job.name !== ctx.name ||
+      job.queue !== ctx.queue ||
+      job.attempt !== ctx.attempt ||
+      job.maxAttempts !== ctx.maxAttempts
+    ) {
+      extra = {
+        ctx: {
+          id: ctx.id,
+          name: ctx.name,
+          queue: ctx.queue,
+          attempt: ctx.attempt,
+          maxAttempts: ctx.maxAttempts,
+        },
+      };
     }
-    slot.state = "busy";
-    slot.task = task;
+    const first = !slot.known.has(task.handler);
+    if (first) {
+      extra ??= {};
+      extra.module = task.module.url;
+      extra.export = task.module.export;
+    }
+    if (this.#o.recycleMemoryMb !== Number.POSITIVE_INFINITY) {
+      extra ??= {};
+      extra.m = 1;
+    }
+    if (extra) message.push(extra);
+    if (slot.tasks.length === 0) {
+      // An idle child: send now (the lowest latency); jobs that follow in this turn go in one batch.
+      try {
+        slot.child.send(message);
+      } catch (err) {
+        this.#settle(task, () =>
+          task.reject(
+            new NotSerialisableError(
+              `the job's data cannot be sent to the ${this.#noun}: ${coerceError(err).message}`,
+              { cause: err },
+            ),
+          ),
+        );
+        this.#idle.push(slot);
+        return;
+      }
+    } else if (slot.outbox.push(message) === 1) {
+      this.#unsent.push(slot);
+      this.#flushing ??= setImmediate(() => this.#flushAll());
+      slot.outTasks.push(task);
+    } else slot.outTasks.push(task);
+    if (first) slot.known.add(task.handler);
     task.slot = slot;
-    slot.child.ref(true);
+    if (slot.tasks.push(task) === 1) {
+      slot.state = "busy";
+      slot.headSince = performance.now();
+      if (!slot.refd) {
+        slot.refd = true;
+        slot.child.ref(true);
+      }
+    }
+  }
+
+  #flushAll(): void {
+    this.#flushing = null;
+    for (const slot of this.#unsent.splice(0)) this.#flush(slot);
+  }
+
+  /** Sends a child its unsent `run` messages: one message, or one `batch`. */
+  #flush(slot: Slot): void {
+    const messages = slot.outbox;
+    if (messages.length === 0) return;
+    const tasks = slot.outTasks;
+    slot.outbox = [];
+    slot.outTasks = [];
+    if (!this.#slots.has(slot) || slot.state !== "busy") return;
+    try {
+      slot.child.send(messages.length === 1 ? (messages[0] as ParentMessage) : { t: "batch", messages });
+      return;
+    } catch (err) {
+      if (messages.length === 1) {
+        this.#unsendable(slot, tasks[0] as Task, err);
+        return;
+      }
+    }
+    // Something in the batch cannot be sent: send one by one to fail only the jobs that cannot cross.
+    const unknown = new Set<number>();
+    for (let i = 0; i < messages.length; i++) {
+      const message = messages[i] as RunMessage;
+      const task = tasks[i] as Task;
+      const h = task.handler;
+      if (unknown.has(h) && message[4]?.module === undefined) {
+        const extra: RunExtra = message[4] ?? {};
+        extra.module = task.module.url;
+        extra.export = task.module.export;
+        message[4] = extra;
+      }
+      try {
+        slot.child.send(message);
+        unknown.delete(h);
+      } catch (err) {
+        if (message[4]?.module !== undefined) unknown.add(h);
+        this.#unsendable(slot, task, err);
+      }
+    }
+    for (const h of unknown) slot.known.delete(h);
+  }
+
+  /** A job whose data cannot be sent: it fails, and leaves the child's list. */
+  #unsendable(slot: Slot, task: Task, err: unknown): void {
+    const i = slot.tasks.indexOf(task);
+    if (i >= 0) slot.tasks.splice(i, 1);
+    if (i === 0) slot.headSince = performance.now();
+    this.#settle(task, () =>
+      task.reject(
+        new NotSerialisableError(
+          `the job's data cannot be sent to the ${this.#noun}: ${coerceError(err).message}`,
+          {
+            cause: err,
+          },
+        ),
+      ),
+    );
+    if (slot.tasks.length === 0 && slot.state === "busy") {
+      if (slot.draining) this.#stopSlot(slot, "recycle", this.#o.killGraceMs);
+      else this.#makeIdle(slot);
+    }
   }
 
   #onMessage(slot: Slot, msg: ChildMessage): void {
+    if (Array.isArray(msg)) {
+      this.#answered(slot, msg[0], msg);
+      return;
+    }
     switch (msg.t) {
       case "ready": {
         if (slot.state !== "init") return;
@@ -389,47 +567,78 @@ export class Pool {
         slot.memoryMb = msg.memoryMb;
         return;
       case "progress": {
-        const task = slot.task;
-        if (task && task.id === msg.id && !task.aborted) task.request.ctx.progress(msg.value);
+        const task = runningTask(slot, msg.id);
+        if (task && !task.aborted) task.request.ctx.progress(msg.value);
         return;
       }
       case "log": {
-        const task = slot.task;
-        if (task && task.id === msg.id && !task.aborted)
-          task.request.ctx.log(msg.message, msg.level as "info");
+        const task = runningTask(slot, msg.id);
+        if (task && !task.aborted) task.request.ctx.log(msg.message, msg.level as "info");
         return;
       }
       case "result":
-      case "error": {
-        const task = slot.task;
-        if (!task || task.id !== msg.id) return;
-        slot.task = null;
-        slot.jobs++;
-        slot.memoryMb = msg.memoryMb;
-        slot.lastPong = Date.now();
-        if (msg.t === "result") {
-          this.#consecutiveCrashes = 0;
-          const value = msg.outcome ? outcomeOf(msg.outcome) : msg.value;
-          this.#settle(task, () => task.resolve(value));
-        } else {
-          const err =
-            msg.failure === "load"
-              ? new HandlerLoadError(msg.error.message)
-              : msg.failure === "serialise"
-                ? new NotSerialisableError(msg.error.message)
-                : fromWireError(msg.error);
-          this.#settle(task, () => task.reject(err));
-        }
-        if (slot.jobs >= this.#o.maxJobsPerWorker || slot.memoryMb > this.#o.recycleMemoryMb) {
-          this.#stopSlot(slot, "recycle", this.#o.killGraceMs);
-          this.#dispatch();
-        } else this.#makeIdle(slot);
+      case "error":
+        this.#answered(slot, msg.id, msg);
         return;
-      }
       case "fatal":
         slot.fatal = fromWireError(msg.error);
         return;
     }
+  }
+
+  /** A job's answer: settle it, then give the child its next job (or recycle it). */
+  #answered(
+    slot: Slot,
+    id: number,
+    msg: ResultMessage | Extract<ChildMessage, { t: "result" } | { t: "error" }>,
+  ): void {
+    const tasks = slot.tasks;
+    let i = 0;
+    if (tasks[0]?.id !== id) {
+      i = tasks.findIndex((t) => t.id === id);
+      if (i < 0) return;
+    }
+    const task = tasks[i] as Task;
+    tasks.splice(i, 1);
+    slot.jobs++;
+    const ok = Array.isArray(msg) || msg.t === "result";
+    if (!Array.isArray(msg) && msg.memoryMb !== undefined) slot.memoryMb = msg.memoryMb;
+    slot.lastPong = Date.now();
+    if (i === 0 && ok) {
+      const now = performance.now();
+      const took = now - slot.headSince;
+      this.#avgJobMs = this.#avgJobMs === Number.POSITIVE_INFINITY ? took : this.#avgJobMs * 0.9 + took * 0.1;
+      slot.headSince = now;
+    } else if (i === 0) slot.headSince = performance.now();
+    if (Array.isArray(msg)) {
+      this.#consecutiveCrashes = 0;
+      const value = msg[1];
+      this.#settle(task, () => task.resolve(value));
+    } else if (msg.t === "result") {
+      this.#consecutiveCrashes = 0;
+      const value = msg.outcome ? outcomeOf(msg.outcome) : msg.value;
+      this.#settle(task, () => task.resolve(value));
+    } else {
+      const aborted = task.aborted;
+      const err =
+        msg.failure === "aborted" && aborted
+          ? aborted
+          : msg.failure === "load"
+            ? new HandlerLoadError(msg.error.message)
+            : msg.failure === "serialise"
+              ? new NotSerialisableError(msg.error.message)
+              : fromWireError(msg.error);
+      this.#settle(task, () => task.reject(err));
+    }
+    if (slot.state !== "busy") return;
+    if (slot.jobs >= this.#o.maxJobsPerWorker || slot.memoryMb > this.#o.recycleMemoryMb)
+      slot.draining = true;
+    if (tasks.length > 0) {
+      if (this.#queue.length > 0) this.#dispatch();
+    } else if (slot.draining) {
+      this.#stopSlot(slot, "recycle", this.#o.killGraceMs);
+      this.#dispatch();
+    } else this.#makeIdle(slot);
   }
 
   #makeIdle(slot: Slot): void {
@@ -439,7 +648,10 @@ export class Pool {
     if (task) this.#assign(slot, task);
     else {
       // Idle children do not keep the parent alive; starting and busy ones do.
-      slot.child.ref(false);
+      if (slot.refd) {
+        slot.refd = false;
+        slot.child.ref(false);
+      }
       this.#idle.push(slot);
     }
   }
@@ -451,8 +663,8 @@ export class Pool {
     if (i >= 0) this.#idle.splice(i, 1);
     const reason = slot.endReason;
     const crashed = reason === null || reason === "unresponsive" || reason === "init-timeout";
-    const task = slot.task;
-    slot.task = null;
+    const tasks = slot.tasks.splice(0);
+    const task = tasks[0];
     if (task) {
       if (task.aborted) {
         const aborted = task.aborted;
@@ -462,6 +674,20 @@ export class Pool {
         this.#settle(task, () => task.reject(err));
       }
     }
+    // Jobs queued behind it never started: another child takes them (in order), unless they were aborted.
+    const requeue: Task[] = [];
+    for (let i = 1; i < tasks.length; i++) {
+      const t = tasks[i] as Task;
+      const aborted = t.aborted;
+      if (aborted) this.#settle(t, () => t.reject(aborted));
+      else if (this.#closed)
+        this.#settle(t, () => t.reject(new ExecutorUnavailableError(`the ${this.#noun} executor is closed`)));
+      else {
+        t.slot = null;
+        requeue.push(t);
+      }
+    }
+    if (requeue.length > 0) this.#queue.unshift(...requeue);
     if (crashed && !this.#closed) {
       if (slot.state === "init" && !task) this.#failQueuedIfStuck(this.#crashError(slot, exit));
       this.#recordCrash();
@@ -540,13 +766,22 @@ export class Pool {
       return;
     }
     try {
+      this.#flush(slot);
       slot.child.send({ t: "abort", id: task.id, reason: toWireError(reason) });
     } catch {
       // Unreachable child: the kill below ends it.
     }
     task.killTimer = setTimeout(() => {
       task.killTimer = null;
-      if (slot.task === task) this.#kill(slot, "abort");
+      if (task.slot !== slot) return;
+      if (slot.tasks[0] === task) {
+        this.#kill(slot, "abort");
+        return;
+      }
+      // Still queued behind a running job that has not ended: it never started; leave it to the child to drop.
+      const i = slot.tasks.indexOf(task);
+      if (i >= 0) slot.tasks.splice(i, 1);
+      this.#settle(task, () => task.reject(reason));
     }, this.#o.killGraceMs);
     task.killTimer.unref();
   }
@@ -567,8 +802,9 @@ export class Pool {
     const i = this.#idle.indexOf(slot);
     if (i >= 0) this.#idle.splice(i, 1);
     // Until it has exited, it keeps the parent alive (close() waits for it).
+    slot.refd = true;
     slot.child.ref(true);
-    if (slot.task) {
+    if (slot.tasks.length > 0) {
       this.#kill(slot, reason);
       return;
     }
@@ -609,6 +845,7 @@ export class Pool {
         continue;
       }
       try {
+        this.#flush(slot);
         slot.child.send({ t: "ping", seq });
       } catch {
         this.#kill(slot, "unresponsive");
@@ -624,6 +861,12 @@ export class Pool {
     }
     this.#fill();
   }
+}
+
+/** The job `id` sent to `slot` (normally the first, the one running). */
+function runningTask(slot: Slot, id: number): Task | undefined {
+  const head = slot.tasks[0];
+  return head?.id === id ? head : slot.tasks.find((t) => t.id === id);
 }
 
 function outcomeOf(w: WireOutcome): unknown {

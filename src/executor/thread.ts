@@ -78,6 +78,7 @@ export function validatePoolOptions(o: PoolOptions, field: string): void {
   assertInt(o.idleTimeoutMs, `${field}.idleTimeoutMs`, 1);
   assertInt(o.pingIntervalMs, `${field}.pingIntervalMs`, 1);
   assertInt(o.pingTimeoutMs, `${field}.pingTimeoutMs`, 1);
+  assertInt(o.maxPipelined, `${field}.maxPipelined`, 0, 64);
   assertInt(o.maxJobsPerWorker, `${field}.maxJobsPerWorker`, 1);
   assertInt(o.recycleMemoryMb, `${field}.recycleMemoryMb`, 1);
   assertInt(o.killGraceMs, `${field}.killGraceMs`, 0);

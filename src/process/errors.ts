@@ -84,3 +84,37 @@ export function isOrderlyExit(error: Error | undefined): boolean {
   if (error === undefined) return true;
   return error instanceof ProcessExitError && (error.reason === "shutdown" || error.reason === "normal");
 }
+
+/**
+ * A payload, argument or result could not cross a thread boundary by structured clone (functions, class
+ * instances with private state, symbols...). Thrown by `send`/`call` to or from a thread-hosted process and
+ * by `spawn` of one.
+ */
+export class PayloadCloneError extends ConveyorError {
+  /** What was being sent, e.g. `message "job"` or `spawn arguments`. */
+  readonly what: string;
+  constructor(what: string, cause?: unknown) {
+    const detail = cause instanceof Error ? `: ${cause.message}` : "";
+    super("ERR_PAYLOAD_CLONE", `cannot send ${what} to or from a thread: not structured-cloneable${detail}`, {
+      cause,
+    });
+    this.what = what;
+  }
+}
+
+/**
+ * The worker thread hosting a process died before the process function ended: an uncaught error
+ * (`cause`), `process.exit()` inside the thread, or an out-of-memory stop (`resourceLimits`; `cause.code`
+ * is `ERR_WORKER_OUT_OF_MEMORY`). `exitCode` is the thread's exit code when it is known.
+ */
+export class ThreadExitError extends ConveyorError {
+  readonly exitCode: number | undefined;
+  readonly pid: Pid;
+  constructor(pid: Pid, exitCode: number | undefined, cause?: unknown) {
+    const why =
+      cause instanceof Error ? `crashed: ${cause.message}` : `exited with code ${exitCode ?? "unknown"}`;
+    super("ERR_THREAD_EXIT", `thread of process ${pid} ${why}`, { cause });
+    this.exitCode = exitCode;
+    this.pid = pid;
+  }
+}

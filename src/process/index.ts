@@ -1,5 +1,6 @@
 /**
- * `conveyor/process`: Erlang-style processes for one Node.js thread. Spawn async functions as processes with
+ * `conveyor/process`: Erlang-style processes for one Node.js thread (and
+ * processes hosted in worker threads of their own, `host: "thread"`). Spawn async functions as processes with
  * PIDs and mailboxes, send messages by PID or registered name on topics, receive them through channels,
  * watch processes with monitors and links, and restart them with supervisors. See docs/guides/processes.md.
  */
@@ -10,8 +11,10 @@ export {
   isOrderlyExit,
   NameTakenError,
   NoProcessError,
+  PayloadCloneError,
   ProcessExitError,
   RestartIntensityError,
+  ThreadExitError,
 } from "./errors.js";
 export { EXIT, type ExitEvent, LINK_DOWN, type LinkDownEvent, type ProcessEvent } from "./events.js";
 export { DEFAULT_MAILBOX_SIZE, type MailboxOptions } from "./mailbox.js";
@@ -36,4 +39,6 @@ export {
   supervisor,
   WHICH_CHILDREN,
 } from "./supervisor.js";
+export type { ThreadModule } from "./thread.js";
+export { type ThreadProcessFn, ThreadSelf } from "./thread-self.js";
 export { after, TimerChannel, tick } from "./timers.js";

@@ -2,6 +2,7 @@
  * The process runtime of one node: spawns processes, routes messages, carries exit signals along links and
  * monitors, and owns the name registry.
  */
+import type { ResourceLimits } from "node:worker_threads";
 import { type Clock, systemClock } from "../clock.js";
 import { coerceError, OptionsError } from "../errors.js";
 import { Channel } from "./channel.js";
@@ -11,6 +12,7 @@ import type { MailboxOptions } from "./mailbox.js";
 import { formatPid, type Pid } from "./pid.js";
 import { type PendingCall, ProcessContext, type ProcessFn } from "./process.js";
 import { LocalRegistry, type Registry } from "./registry.js";
+import { ThreadHost, type ThreadModule } from "./thread.js";
 
 /** Options of a {@link ProcessNode}. Mailbox options are the defaults for every process it spawns. */
 export interface NodeOptions extends MailboxOptions {
@@ -36,6 +38,13 @@ export interface SpawnOptions extends MailboxOptions {
   parent?: Pid;
   /** Start with `trapLinks` set. */
   trapLinks?: boolean;
+  /**
+   * Where the process runs: `"local"` (default for a function) on this node's thread, or `"thread"` (default
+   * for a {@link ThreadModule}, and required to be one) in a worker thread of its own.
+   */
+  host?: "local" | "thread";
+  /** V8 heap limits of the worker thread (`host: "thread"` only); exceeding them ends it with `ThreadExitError`. */
+  resourceLimits?: ResourceLimits;
 }
 
 /** Options of `call`. */
@@ -116,7 +125,13 @@ export class ProcessNode {
    * `self.spawnLink` / `self.spawnMonitor` inside a process). Throws `NoProcessError` if `parent` is not
    * alive, `NameTakenError` if `name` is taken.
    */
-  spawn<A extends unknown[], R>(fn: ProcessFn<A, R>, args?: A, options?: SpawnOptions): Pid {
+  spawn<A extends unknown[], R>(fn: ProcessFn<A, R>, args?: A, options?: SpawnOptions): Pid;
+  /**
+   * Starts the function exported by a module as a process in a worker thread of its own (`host: "thread"`,
+   * implied). `args` cross by structured clone (`PayloadCloneError` if they cannot). See {@link ThreadModule}.
+   */
+  spawn(module: ThreadModule, args?: unknown[], options?: SpawnOptions): Pid;
+  spawn(fn: ProcessFn<never[], unknown> | ThreadModule, args?: unknown[], options?: SpawnOptions): Pid {
     let parent: ProcessContext | undefined;
     if (options?.parent !== undefined) {
       parent = this.#procs.get(options.parent);
@@ -127,7 +142,6 @@ export class ProcessNode {
       );
     }
     const pid = formatPid(this.name, ++this.#seq);
-    if (options?.name !== undefined) this.registry.register(options.name, pid);
     const mb =
       options?.mailboxSize !== undefined || options?.overflow !== undefined
         ? {
@@ -135,7 +149,13 @@ export class ProcessNode {
             overflow: options.overflow ?? this.#mailbox.overflow,
           }
         : this.#mailbox;
-    const p = new ProcessContext(this, pid, fn as ProcessFn<unknown[], unknown>, args ?? [], mb);
+    let p: ProcessContext;
+    if (typeof fn === "function" && options?.host !== "thread") {
+      if (options?.name !== undefined) this.registry.register(options.name, pid);
+      p = new ProcessContext(this, pid, fn as ProcessFn<unknown[], unknown>, args ?? [], mb);
+    } else {
+      p = this.#spawnThread(pid, fn, args ?? [], options, mb);
+    }
     if (options?.name !== undefined) p.hasNames = true;
     if (options?.trapLinks) p.trapLinks = true;
     this.#procs.set(pid, p);
@@ -155,6 +175,34 @@ export class ProcessNode {
       queueMicrotask(this.#drainStart);
     }
     return pid;
+  }
+
+  #spawnThread(
+    pid: Pid,
+    ref: unknown,
+    args: unknown[],
+    options: SpawnOptions | undefined,
+    mb: MailboxOptions,
+  ): ProcessContext {
+    if (typeof ref === "function") {
+      throw new OptionsError(
+        'spawn: a process with host "thread" is given as { module, export }, not as a function (closures cannot cross threads)',
+      );
+    }
+    if (options?.host === "local") throw new OptionsError('spawn: { module, export } needs host "thread"');
+    const trap = options?.trapLinks === true;
+    const host = new ThreadHost(this, pid, ref as ThreadModule, args, trap, options?.resourceLimits, mb);
+    if (options?.name !== undefined) {
+      try {
+        this.registry.register(options.name, pid);
+      } catch (e) {
+        host.close(); // terminates the thread just started
+        throw e;
+      }
+    }
+    const p = new ProcessContext(this, pid, host.run as ProcessFn<unknown[], unknown>, [], mb, host);
+    host.proc = p;
+    return p;
   }
 
   /**
@@ -194,7 +242,13 @@ export class ProcessNode {
       pending.resolve = resolve as (value: unknown) => void;
       pending.reject = reject;
     });
-    if (!p.mailbox.deliver(from, topic, payload, ref, p)) {
+    let taken: boolean;
+    try {
+      taken = p.mailbox.deliver(from, topic, payload, ref, p);
+    } catch (e) {
+      return Promise.reject(e); // a payload that cannot cross to a thread
+    }
+    if (!taken) {
       return Promise.reject(new NoProcessError(to, `did not take the call on "${topic}" (mailbox full)`));
     }
     if (p.calls === undefined) p.calls = new Map();

@@ -7,6 +7,7 @@ import { Mailbox, type MailboxOptions } from "./mailbox.js";
 import type { Message } from "./message.js";
 import type { CallOptions, ProcessNode, SpawnOptions } from "./node.js";
 import type { Pid } from "./pid.js";
+import type { ThreadModule } from "./thread.js";
 import { after, type TimerChannel, tick } from "./timers.js";
 
 /**
@@ -71,12 +72,13 @@ export class ProcessContext {
     fn: ProcessFn<unknown[], unknown>,
     args: unknown[],
     mb: MailboxOptions,
+    mailbox?: Mailbox,
   ) {
     this.node = node;
     this.pid = pid;
     this.fn = fn;
     this.args = args;
-    this.mailbox = new Mailbox(mb);
+    this.mailbox = mailbox ?? new Mailbox(mb);
   }
 
   /** Aborted when this process exits (for any reason), with the exit error as `reason`. */
@@ -125,18 +127,28 @@ export class ProcessContext {
   }
 
   /** Spawns a process; see {@link ProcessNode.spawn}. With `link`/`monitor`, links or monitors it from this one. */
-  spawn<A extends unknown[], R>(fn: ProcessFn<A, R>, args?: A, options?: SpawnOptions): Pid {
-    return this.node.spawn(fn, args, { ...options, parent: this.pid });
+  spawn<A extends unknown[], R>(fn: ProcessFn<A, R>, args?: A, options?: SpawnOptions): Pid;
+  spawn(module: ThreadModule, args?: unknown[], options?: SpawnOptions): Pid;
+  spawn(fn: ProcessFn<never[], unknown> | ThreadModule, args?: unknown[], options?: SpawnOptions): Pid {
+    return this.node.spawn(fn as ThreadModule, args, { ...options, parent: this.pid });
   }
 
   /** Spawns a process linked to this one, atomically (it cannot exit before the link exists). */
-  spawnLink<A extends unknown[], R>(fn: ProcessFn<A, R>, args?: A, options?: SpawnOptions): Pid {
-    return this.node.spawn(fn, args, { ...options, parent: this.pid, link: true });
+  spawnLink<A extends unknown[], R>(fn: ProcessFn<A, R>, args?: A, options?: SpawnOptions): Pid;
+  spawnLink(module: ThreadModule, args?: unknown[], options?: SpawnOptions): Pid;
+  spawnLink(fn: ProcessFn<never[], unknown> | ThreadModule, args?: unknown[], options?: SpawnOptions): Pid {
+    return this.node.spawn(fn as ThreadModule, args, { ...options, parent: this.pid, link: true });
   }
 
   /** Spawns a process monitored by this one, atomically: its `EXIT` always reaches `events()`. */
-  spawnMonitor<A extends unknown[], R>(fn: ProcessFn<A, R>, args?: A, options?: SpawnOptions): Pid {
-    return this.node.spawn(fn, args, { ...options, parent: this.pid, monitor: true });
+  spawnMonitor<A extends unknown[], R>(fn: ProcessFn<A, R>, args?: A, options?: SpawnOptions): Pid;
+  spawnMonitor(module: ThreadModule, args?: unknown[], options?: SpawnOptions): Pid;
+  spawnMonitor(
+    fn: ProcessFn<never[], unknown> | ThreadModule,
+    args?: unknown[],
+    options?: SpawnOptions,
+  ): Pid {
+    return this.node.spawn(fn as ThreadModule, args, { ...options, parent: this.pid, monitor: true });
   }
 
   /**

@@ -1,12 +1,14 @@
 /**
  * Supervisors: processes that start children, watch them and restart them by a strategy, as OTP's.
  */
+import type { ResourceLimits } from "node:worker_threads";
 import { OptionsError } from "../errors.js";
 import { isOrderlyExit, ProcessExitError, RestartIntensityError } from "./errors.js";
 import { EXIT, type ProcessEvent } from "./events.js";
 import type { Pid } from "./pid.js";
 import type { ProcessFn, Self } from "./process.js";
 import { select } from "./select.js";
+import type { ThreadModule } from "./thread.js";
 
 /**
  * Which children restart when one ends and must restart:
@@ -36,8 +38,15 @@ export interface ChildSpec {
    * at once.
    */
   shutdownMs?: number;
-  /** The process function. */
-  start: ProcessFn<never[], unknown>;
+  /**
+   * The process function, or for a thread-hosted child the module that exports it (`{ module, export }`;
+   * `args` then cross by structured clone).
+   */
+  start: ProcessFn<never[], unknown> | ThreadModule;
+  /** `"thread"` runs the child in a worker thread of its own (implied when `start` is a module). */
+  host?: "local" | "thread";
+  /** V8 heap limits of a thread-hosted child's worker. */
+  resourceLimits?: ResourceLimits;
 }
 
 /** Options of {@link supervisor}. */
@@ -101,10 +110,12 @@ export function supervisor(options: SupervisorOptions): ProcessFn<[], never> {
     const restarts: number[] = [];
 
     const start = (c: Child): void => {
-      const pid = self.spawn(c.spec.start, c.spec.args as never[], {
+      const pid = self.spawn(c.spec.start as ThreadModule, c.spec.args, {
+        host: c.spec.host,
         link: true,
         monitor: true,
         name: c.spec.name,
+        resourceLimits: c.spec.resourceLimits,
       });
       c.pid = pid;
       spawned.add(pid);

@@ -241,6 +241,31 @@ export function describeExecutor(options: DescribeExecutorOptions): void {
           expect(ids[1]).not.toBe(ids[2]);
         });
 
+        it("a crash fails only the running job: jobs sent along with it run in another child", async () => {
+          const e = make({ maxWorkers: 1 });
+          // Short jobs first, so a pooled executor may pipeline the ones that follow the crashing one.
+          for (let i = 0; i < 20; i++) await run(e, "ok.mjs", { n: i }).promise;
+          const crash = run(e, "exit.mjs").promise.catch((x: unknown) => x);
+          const after = Array.from({ length: 4 }, (_, i) => run(e, "ok.mjs", { n: i }).promise);
+          expect(await crash).toBeInstanceOf(ExecutorCrashError);
+          expect(await Promise.all(after)).toEqual(
+            [0, 2, 4, 6].map((d) => expect.objectContaining({ doubled: d })),
+          );
+        });
+
+        it("an aborted job that waits behind a running one fails with its reason, at once", async () => {
+          const e = make({ maxWorkers: 1 });
+          for (let i = 0; i < 20; i++) await run(e, "ok.mjs", { n: i }).promise;
+          const slow = run(e, "slow.mjs", { ms: 1_000 });
+          const waiting = run(e, "ok.mjs", { n: 1 });
+          const started = Date.now();
+          waiting.ctx.abort(new JobTimeoutError(1));
+          await expect(waiting.promise).rejects.toBeInstanceOf(JobTimeoutError);
+          expect(Date.now() - started).toBeLessThan(900);
+          await expect(slow.promise).resolves.toBe("slow done");
+          await expect(run(e, "ok.mjs", { n: 3 }).promise).resolves.toMatchObject({ doubled: 6 });
+        });
+
         it("circuit breaker: children dying in a loop make the pool refuse jobs", async () => {
           const e = make({ circuitBreaker: { maxCrashes: 2, windowMs: 60_000, cooldownMs: 60_000 } });
           await expect(run(e, "exit.mjs").promise).rejects.toBeInstanceOf(ExecutorCrashError);
