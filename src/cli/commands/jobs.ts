@@ -1,5 +1,4 @@
 import type { Command } from "commander";
-import type { Conveyor } from "../../conveyor.js";
 import { JobNotFoundError } from "../../errors.js";
 import type { JobState } from "../../job/states.js";
 import type { JobRecord } from "../../store/store.js";
@@ -27,6 +26,7 @@ import {
   storeUrl,
 } from "../options.js";
 import type { CommandContext } from "../run.js";
+import { example, type StoreCommandSpec, storeCommand } from "../store-command.js";
 
 interface StoreFlags {
   store?: string;
@@ -39,10 +39,6 @@ interface LsFlags extends StoreFlags {
   name?: string;
   limit?: number;
   cursor?: string;
-}
-
-function example(...lines: string[]): string {
-  return `\nExample:\n${lines.map((l) => `  $ ${l}`).join("\n")}`;
 }
 
 /** `conveyor jobs ls|show|retry|promote|cancel|delete`. */
@@ -96,13 +92,15 @@ export function registerJobs(program: Command, ctx: CommandContext): void {
     );
   });
 
-  const byId = (spec: IdCommandSpec) => idCommand(jobs, ctx, spec);
+  const ID = { name: "id", description: "job id", check: checkId };
+  const byId = (spec: Omit<StoreCommandSpec, "argument">) =>
+    storeCommand(jobs, ctx, { json: true, ...spec, argument: ID });
 
   byId({
     name: "show",
     description: "show one job: data, state, attempts with their errors and stacks, logs, progress, result",
     examples: ["conveyor jobs show 42", "conveyor jobs show 42 --json"],
-    async run(app, id, json) {
+    async run(app, id, { json }) {
       const job = await app.getJob(id);
       if (!job) throw new JobNotFoundError(id);
       if (json) writeJson(io.stdout, job);
@@ -114,7 +112,7 @@ export function registerJobs(program: Command, ctx: CommandContext): void {
     name: "retry",
     description: "run a scheduled, retryable or finished job again now",
     examples: ["conveyor jobs retry 42"],
-    async run(app, id, json) {
+    async run(app, id, { json }) {
       const job = await app.retryJob(id);
       if (json) writeJson(io.stdout, job);
       else
@@ -129,7 +127,7 @@ export function registerJobs(program: Command, ctx: CommandContext): void {
     name: "promote",
     description: "run a scheduled (delayed) or retryable job now instead of at its run time",
     examples: ["conveyor jobs promote 42"],
-    async run(app, id, json) {
+    async run(app, id, { json }) {
       const before = await app.getJob(id);
       const job = await app.promoteJob(id);
       if (json) writeJson(io.stdout, job);
@@ -147,7 +145,7 @@ export function registerJobs(program: Command, ctx: CommandContext): void {
     name: "cancel",
     description: "cancel a waiting job, or ask the worker running it to abort it",
     examples: ["conveyor jobs cancel 42"],
-    async run(app, id, json) {
+    async run(app, id, { json }) {
       const before = await app.getJob(id);
       const job = await app.cancelJob(id);
       if (json) writeJson(io.stdout, job);
@@ -172,32 +170,6 @@ export function registerJobs(program: Command, ctx: CommandContext): void {
       if (!(await app.deleteJob(id))) throw new JobNotFoundError(id);
       println(io.stdout, `job ${id} deleted`);
     },
-  });
-}
-
-/** A `jobs <name> <id>` subcommand: one job id, `--store`, `--json` unless `json: false`, an existing store. */
-interface IdCommandSpec {
-  name: string;
-  description: string;
-  examples: string[];
-  /** Offer `--json`. Default true. */
-  json?: boolean;
-  run(app: Conveyor, id: string, json: boolean): Promise<void>;
-}
-
-function idCommand(parent: Command, { io }: CommandContext, spec: IdCommandSpec): void {
-  const cmd = parent
-    .command(spec.name)
-    .description(spec.description)
-    .argument("<id>", "job id")
-    .addHelpText("after", example(...spec.examples));
-  storeOption(cmd);
-  if (spec.json !== false) jsonOption(cmd);
-  cmd.action(async (id: string, flags: StoreFlags) => {
-    checkId(id);
-    await withApp(storeUrl(flags.store, io), io, (app) => spec.run(app, id, flags.json === true), {
-      mustExist: true,
-    });
   });
 }
 

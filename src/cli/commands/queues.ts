@@ -6,6 +6,7 @@ import { type Column, formatTable, writeJson } from "../format.js";
 import { println } from "../io.js";
 import { jsonOption, parseName, storeOption, storeUrl } from "../options.js";
 import type { CommandContext } from "../run.js";
+import { storeCommand } from "../store-command.js";
 
 interface StoreFlags {
   store?: string;
@@ -82,44 +83,32 @@ export function registerQueues(program: Command, ctx: CommandContext): void {
     );
   });
 
-  const pause = queues
-    .command("pause")
-    .description("stop workers from claiming jobs of a queue (running jobs finish; enqueue still works)")
-    .argument("<queue>", "queue name", parseName)
-    .addHelpText("after", "\nExample:\n  $ conveyor queues pause emails");
-  storeOption(pause);
-  pause.action(async (queue: string, flags: StoreFlags) => {
-    await withApp(
-      storeUrl(flags.store, io),
-      io,
-      async (app) => {
-        await app.pauseQueue(queue);
-        println(
-          io.stdout,
-          `queue ${queue} paused: workers claim nothing from it until "conveyor queues resume ${queue}"`,
-        );
-      },
-      { mustExist: true },
-    );
+  const QUEUE = { name: "queue", description: "queue name", parse: parseName };
+  storeCommand(queues, ctx, {
+    name: "pause",
+    description: "stop workers from claiming jobs of a queue (running jobs finish; enqueue still works)",
+    examples: ["conveyor queues pause emails"],
+    argument: QUEUE,
+    async run(app, queue) {
+      await app.pauseQueue(queue);
+      println(
+        io.stdout,
+        `queue ${queue} paused: workers claim nothing from it until "conveyor queues resume ${queue}"`,
+      );
+    },
   });
 
-  const resume = queues
-    .command("resume")
-    .description("let workers claim jobs of a paused queue again")
-    .argument("<queue>", "queue name", parseName)
-    .addHelpText("after", "\nExample:\n  $ conveyor queues resume emails");
-  storeOption(resume);
-  resume.action(async (queue: string, flags: StoreFlags) => {
-    await withApp(
-      storeUrl(flags.store, io),
-      io,
-      async (app) => {
-        await app.resumeQueue(queue);
-        println(io.stdout, `queue ${queue} resumed`);
-      },
-      { mustExist: true },
-    );
+  storeCommand(queues, ctx, {
+    name: "resume",
+    description: "let workers claim jobs of a paused queue again",
+    examples: ["conveyor queues resume emails"],
+    argument: QUEUE,
+    async run(app, queue) {
+      await app.resumeQueue(queue);
+      println(io.stdout, `queue ${queue} resumed`);
+    },
   });
+
   const limit = queues
     .command("limit")
     .description(

@@ -9,6 +9,7 @@ import { type Column, formatRelative, formatTable, writeJson } from "../format.j
 import { println, UsageError } from "../io.js";
 import { intParser, jsonOption, parseJson, parseName, storeOption, storeUrl } from "../options.js";
 import type { CommandContext } from "../run.js";
+import { example, storeCommand } from "../store-command.js";
 
 interface StoreFlags {
   store?: string;
@@ -26,10 +27,6 @@ interface AddFlags extends StoreFlags {
   priority?: number;
   attempts?: number;
   force?: boolean;
-}
-
-function example(...lines: string[]): string {
-  return `\nExample:\n${lines.map((l) => `  $ ${l}`).join("\n")}`;
 }
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -210,66 +207,46 @@ export function registerSchedules(program: Command, ctx: CommandContext): void {
     });
   });
 
-  const rm = schedules
-    .command("rm")
-    .description("delete a schedule (the jobs it already enqueued stay)")
-    .argument("<id>", "schedule id", parseName)
-    .addHelpText("after", example("conveyor schedules rm nightly"));
-  storeOption(rm);
-  rm.action(async (id: string, flags: StoreFlags) => {
-    await withApp(
-      storeUrl(flags.store, io),
-      io,
-      async (app) => {
-        if (!(await app.unschedule(id))) {
-          println(io.stderr, `error: no schedule "${id}"; see "conveyor schedules ls"`);
-          ctx.exit(1);
-          return;
-        }
-        println(io.stdout, `schedule ${id} deleted`);
-      },
-      { mustExist: true },
-    );
+  const ID = { name: "id", description: "schedule id", parse: parseName };
+  storeCommand(schedules, ctx, {
+    name: "rm",
+    description: "delete a schedule (the jobs it already enqueued stay)",
+    examples: ["conveyor schedules rm nightly"],
+    argument: ID,
+    async run(app, id) {
+      if (!(await app.unschedule(id))) {
+        println(io.stderr, `error: no schedule "${id}"; see "conveyor schedules ls"`);
+        ctx.exit(1);
+        return;
+      }
+      println(io.stdout, `schedule ${id} deleted`);
+    },
   });
 
-  const pause = schedules
-    .command("pause")
-    .description("stop a schedule from enqueuing until it is resumed")
-    .argument("<id>", "schedule id", parseName)
-    .addHelpText("after", example("conveyor schedules pause nightly"));
-  storeOption(pause);
-  pause.action(async (id: string, flags: StoreFlags) => {
-    await withApp(
-      storeUrl(flags.store, io),
-      io,
-      async (app) => {
-        await app.pauseSchedule(id);
-        println(
-          io.stdout,
-          `schedule ${id} paused: nothing is enqueued until "conveyor schedules resume ${id}"`,
-        );
-      },
-      { mustExist: true },
-    );
+  storeCommand(schedules, ctx, {
+    name: "pause",
+    description: "stop a schedule from enqueuing until it is resumed",
+    examples: ["conveyor schedules pause nightly"],
+    argument: ID,
+    async run(app, id) {
+      await app.pauseSchedule(id);
+      println(
+        io.stdout,
+        `schedule ${id} paused: nothing is enqueued until "conveyor schedules resume ${id}"`,
+      );
+    },
   });
 
-  const resume = schedules
-    .command("resume")
-    .description("resume a paused schedule from its next tick (ticks missed while paused are not caught up)")
-    .argument("<id>", "schedule id", parseName)
-    .addHelpText("after", example("conveyor schedules resume nightly"));
-  storeOption(resume);
-  resume.action(async (id: string, flags: StoreFlags) => {
-    await withApp(
-      storeUrl(flags.store, io),
-      io,
-      async (app) => {
-        const s = await app.resumeSchedule(id);
-        const next = s.nextRunAt === null ? "none" : new Date(s.nextRunAt).toISOString();
-        println(io.stdout, `schedule ${id} resumed; next run ${next}`);
-      },
-      { mustExist: true },
-    );
+  storeCommand(schedules, ctx, {
+    name: "resume",
+    description: "resume a paused schedule from its next tick (ticks missed while paused are not caught up)",
+    examples: ["conveyor schedules resume nightly"],
+    argument: ID,
+    async run(app, id) {
+      const s = await app.resumeSchedule(id);
+      const next = s.nextRunAt === null ? "none" : new Date(s.nextRunAt).toISOString();
+      println(io.stdout, `schedule ${id} resumed; next run ${next}`);
+    },
   });
 }
 
