@@ -30,10 +30,20 @@ async function open(name) {
     await executor.start?.();
     const def = defineJob({ name: "noop", module: NOOP });
     const job = { id: "1", name: "noop", queue: "default", attempt: 1, maxAttempts: 1, data: null };
-    // A fresh context (and signal) per job, as a worker's attempt gives.
+    // A fresh context and abort per job, as a worker's attempt gives: the signal is made only if read (the
+    // no-op handler never does) and the executor listens through the abort hook, like the worker's LazyAbort.
     const run = () => {
-      const ctx = { ...job, job, signal: new AbortController().signal, progress() {}, log() {} };
-      return executor.run({ handler: def.handler, module: def.module, data: null, ctx });
+      const abort = new JobAbort();
+      const ctx = {
+        ...job,
+        job,
+        get signal() {
+          return abort.signal;
+        },
+        progress() {},
+        log() {},
+      };
+      return executor.run({ handler: def.handler, module: def.module, data: null, ctx, abort });
     };
     return { run, close: () => executor.close() };
   }
@@ -48,6 +58,25 @@ async function open(name) {
   const pool = new Tinypool({ filename: NOOP.href, runtime, minThreads: POOL_SIZE, maxThreads: POOL_SIZE });
   await warm(() => pool.run(null));
   return { run: () => pool.run(null), close: () => pool.destroy() };
+}
+
+/** What src/worker/lazy-abort.ts gives an attempt: a signal made on first read, and an abort hook. */
+class JobAbort {
+  #controller = null;
+  reason = null;
+  #listeners = [];
+  get signal() {
+    this.#controller ??= new AbortController();
+    if (this.reason) this.#controller.abort(this.reason);
+    return this.#controller.signal;
+  }
+  listen(listener) {
+    this.#listeners.push(listener);
+  }
+  unlisten(listener) {
+    const i = this.#listeners.indexOf(listener);
+    if (i >= 0) this.#listeners.splice(i, 1);
+  }
 }
 
 /** Runs enough jobs in parallel for every pool member to start. */

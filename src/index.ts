@@ -33,6 +33,8 @@ export {
 } from "./errors.js";
 export { type ConveyorEventName, type ConveyorEvents, TypedEmitter } from "./events.js";
 export type {
+  AbortHook,
+  AbortListener,
   ExecutionRequest,
   Executor,
   ExecutorIsolation,

@@ -8,6 +8,24 @@ export interface HandlerModule {
   readonly export: string;
 }
 
+/** Told once when an attempt is aborted (see {@link AbortHook}). */
+export interface AbortListener {
+  onAbort(reason: Error): void;
+}
+
+/**
+ * Abort notification without an `AbortSignal`: what a worker's attempt hands executors so that no
+ * AbortController or event listener is made per job (the signal stays lazy until the handler reads it).
+ */
+export interface AbortHook {
+  /** The abort reason once aborted; null before. */
+  readonly reason: Error | null;
+  /** Adds a listener, called once on abort. */
+  listen(listener: AbortListener): void;
+  /** Removes a listener added with `listen` (no-op when absent). */
+  unlisten(listener: AbortListener): void;
+}
+
 /** One attempt to hand to an executor. */
 export interface ExecutionRequest {
   /** The handler function. The inline executor calls it; for a module job type it imports the module lazily. */
@@ -16,6 +34,11 @@ export interface ExecutionRequest {
   module?: HandlerModule | undefined;
   data: unknown;
   ctx: JobContext;
+  /**
+   * The attempt's abort, as a hook. Pooled executors listen here instead of on `ctx.signal` when it is given;
+   * it must abort whenever `ctx.signal` does. Optional: without it they listen on `ctx.signal`.
+   */
+  abort?: AbortHook | undefined;
 }
 
 /**

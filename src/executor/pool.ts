@@ -6,7 +6,7 @@ import {
   NotSerialisableError,
 } from "../errors.js";
 import { cancel, discard, snooze } from "../job/outcome.js";
-import type { ExecutionRequest, HandlerModule } from "./executor.js";
+import type { AbortHook, AbortListener, ExecutionRequest, HandlerModule } from "./executor.js";
 import {
   type ChildMessage,
   fromWireError,
@@ -97,18 +97,29 @@ export type ChildNoun = "thread" | "process";
 
 type SlotState = "init" | "idle" | "busy" | "retiring";
 
-interface Task {
-  id: number;
-  request: ExecutionRequest;
-  module: HandlerModule;
-  /** The handler's number in this pool (module and export are sent once per child). */
-  handler: number;
-  resolve(value: unknown): void;
-  reject(err: unknown): void;
-  slot: Slot | null;
-  aborted: Error | null;
-  killTimer: ReturnType<typeof setTimeout> | null;
-  onAbort: (() => void) | null;
+/** One job in the pool. Listens for its attempt's abort itself (no closure per job). */
+class Task implements AbortListener {
+  slot: Slot | null = null;
+  aborted: Error | null = null;
+  killTimer: ReturnType<typeof setTimeout> | null = null;
+  /** The listener on `ctx.signal`, when the request gave no abort hook. */
+  signalListener: (() => void) | null = null;
+
+  constructor(
+    readonly id: number,
+    readonly request: ExecutionRequest,
+    readonly module: HandlerModule,
+    /** The handler's number in this pool (module and export are sent once per child). */
+    readonly handler: number,
+    readonly hook: AbortHook | undefined,
+    readonly resolve: (value: unknown) => void,
+    readonly reject: (err: unknown) => void,
+    readonly abortTask: (task: Task, reason: Error) => void,
+  ) {}
+
+  onAbort(reason: Error): void {
+    this.abortTask(this, reason);
+  }
 }
 
 interface Slot {
@@ -180,6 +191,8 @@ export class Pool {
   #nextId = 1;
   /** Handler numbers by `url#export`. */
   readonly #handlers = new Map<string, number>();
+  /** The same by module object (a job type's `module` is one object: no key string per job). */
+  readonly #handlerOf = new WeakMap<HandlerModule, number>();
   /** Moving average of how long a job takes in a child, ms (Infinity until the first is measured). */
   #avgJobMs = Number.POSITIVE_INFINITY;
   #pingSeq = 0;
@@ -246,35 +259,51 @@ export class Pool {
       );
     }
     if (Date.now() < this.#circuitUntil) return Promise.reject(this.#circuitError());
-    const signal = request.ctx.signal;
-    if (signal.aborted) return Promise.reject(signal.reason);
-    const key = `${module.url}#${module.export}`;
-    let handler = this.#handlers.get(key);
+    const hook = request.abort;
+    if (hook) {
+      if (hook.reason) return Promise.reject(hook.reason);
+    } else if (request.ctx.signal.aborted) return Promise.reject(request.ctx.signal.reason);
+    let handler = this.#handlerOf.get(module);
     if (handler === undefined) {
-      handler = this.#handlers.size;
-      this.#handlers.set(key, handler);
+      const key = `${module.url}#${module.export}`;
+      handler = this.#handlers.get(key);
+      if (handler === undefined) {
+        handler = this.#handlers.size;
+        this.#handlers.set(key, handler);
+      }
+      this.#handlerOf.set(module, handler);
     }
-    const h = handler;
-    return new Promise((resolve, reject) => {
-      const task: Task = {
-        id: this.#nextId++,
-        request,
-        module,
-        handler: h,
-        resolve,
-        reject,
-        slot: null,
-        aborted: null,
-        killTimer: null,
-        onAbort: null,
-      };
-      task.onAbort = () => this.#abortTask(task, coerceError(signal.reason));
-      signal.addEventListener("abort", task.onAbort, { once: true });
-      this.#queue.push(task);
-      this.#ensureTick();
-      this.#dispatch();
-    });
+    const promise = new Promise<unknown>(this.#capture);
+    const task = new Task(
+      this.#nextId++,
+      request,
+      module,
+      handler,
+      hook,
+      this.#resolveNext,
+      this.#rejectNext,
+      this.#abortFn,
+    );
+    if (hook) hook.listen(task);
+    else {
+      const signal = request.ctx.signal;
+      task.signalListener = () => this.#abortTask(task, coerceError(signal.reason));
+      signal.addEventListener("abort", task.signalListener, { once: true });
+    }
+    this.#queue.push(task);
+    this.#ensureTick();
+    this.#dispatch();
+    return promise;
   }
+
+  /** The promise executor of `run` (one function for the pool, not a closure per job). */
+  readonly #capture = (resolve: (value: unknown) => void, reject: (err: unknown) => void): void => {
+    this.#resolveNext = resolve;
+    this.#rejectNext = reject;
+  };
+  #resolveNext: (value: unknown) => void = noop;
+  #rejectNext: (err: unknown) => void = noop;
+  readonly #abortFn = (task: Task, reason: Error): void => this.#abortTask(task, reason);
 
   /** Stops every child: a `close` message, then a kill after a short grace. Rejects queued jobs. */
   async close(): Promise<void> {
@@ -612,8 +641,8 @@ export class Pool {
     } else if (i === 0) slot.headSince = performance.now();
     if (Array.isArray(msg)) {
       this.#consecutiveCrashes = 0;
-      const value = msg[1];
-      this.#settle(task, () => task.resolve(value));
+      this.#release(task);
+      task.resolve(msg[1]);
     } else if (msg.t === "result") {
       this.#consecutiveCrashes = 0;
       const value = msg.outcome ? outcomeOf(msg.outcome) : msg.value;
@@ -787,12 +816,22 @@ export class Pool {
   }
 
   #settle(task: Task, finish: () => void): void {
-    if (task.killTimer) clearTimeout(task.killTimer);
-    task.killTimer = null;
-    if (task.onAbort) task.request.ctx.signal.removeEventListener("abort", task.onAbort);
-    task.onAbort = null;
-    task.slot = null;
+    this.#release(task);
     finish();
+  }
+
+  /** Clears a task's timer and abort listener before it settles. */
+  #release(task: Task): void {
+    if (task.killTimer) {
+      clearTimeout(task.killTimer);
+      task.killTimer = null;
+    }
+    if (task.hook) task.hook.unlisten(task);
+    else if (task.signalListener) {
+      task.request.ctx.signal.removeEventListener("abort", task.signalListener);
+      task.signalListener = null;
+    }
+    task.slot = null;
   }
 
   /** Asks a child to exit; kills it if it has not after `graceMs`. */
@@ -868,6 +907,8 @@ function runningTask(slot: Slot, id: number): Task | undefined {
   const head = slot.tasks[0];
   return head?.id === id ? head : slot.tasks.find((t) => t.id === id);
 }
+
+function noop(): void {}
 
 function outcomeOf(w: WireOutcome): unknown {
   if (w.kind === "snooze") return snooze(w.delayMs);

@@ -158,13 +158,20 @@ export class Attempt {
     const executor = typeExecutors?.get(def.name) ?? this.#env.executor;
     const module = def.module;
     if (!def.schema && !middleware) {
-      return executor.run({ handler: def.handler, module, data: this.job.data, ctx: this.#context() });
+      return executor.run({
+        handler: def.handler,
+        module,
+        data: this.job.data,
+        ctx: this.#context(),
+        abort: this.#abort,
+      });
     }
     return (async () => {
       const data = def.schema ? await validateData(def.name, def.schema, this.job.data) : this.job.data;
       const ctx = this.#context();
-      if (!middleware) return executor.run({ handler: def.handler, module, data, ctx });
-      return middleware(ctx, () => executor.run({ handler: def.handler, module, data, ctx }));
+      const abort = this.#abort;
+      if (!middleware) return executor.run({ handler: def.handler, module, data, ctx, abort });
+      return middleware(ctx, () => executor.run({ handler: def.handler, module, data, ctx, abort }));
     })();
   }
 

@@ -17,6 +17,7 @@ import { JobTimeoutError } from "../../job/attempt-errors.js";
 import { defineJob, type JobContext } from "../../job/define.js";
 import { isHandlerOutcome } from "../../job/outcome.js";
 import type { JobRecord, LogLevel } from "../../store/store.js";
+import { LazyAbort } from "../../worker/lazy-abort.js";
 
 /** Options a suite test passes when it creates an executor (pooled executors honour them; inline ignores). */
 export interface ExecutorSuiteOptions extends PoolOptions {
@@ -156,6 +157,26 @@ export function describeExecutor(options: DescribeExecutorOptions): void {
       setTimeout(() => ctx.abort(new JobTimeoutError(20)), 20);
       await expect(promise).rejects.toBeInstanceOf(Error);
       await expect(promise).rejects.toMatchObject({ name: "JobTimeoutError" });
+      await expect(run(e, "ok.mjs", { n: 1 }).promise).resolves.toMatchObject({ doubled: 2 });
+    });
+
+    it("slow + abort hook: an attempt's abort hook (no signal made up front) aborts like ctx.signal", async () => {
+      const e = make();
+      const hooked = (abort: LazyAbort) => {
+        const { ctx, req } = request("slow.mjs", { ms: 10_000 });
+        Object.defineProperty(ctx, "signal", { get: () => abort.signal });
+        return e.run({ ...req, abort });
+      };
+      const late = new LazyAbort();
+      const promise = hooked(late);
+      setTimeout(() => late.abort(new JobTimeoutError(20)), 20);
+      await expect(promise).rejects.toMatchObject({ name: "JobTimeoutError" });
+      if (isolated) {
+        // Already aborted: a pooled executor refuses it up front (inline leaves that to the handler).
+        const early = new LazyAbort();
+        early.abort(new JobTimeoutError(1));
+        await expect(hooked(early)).rejects.toMatchObject({ name: "JobTimeoutError" });
+      }
       await expect(run(e, "ok.mjs", { n: 1 }).promise).resolves.toMatchObject({ doubled: 2 });
     });
 
