@@ -152,6 +152,7 @@ export function serveChild(transport: ChildTransport): void {
     loadHandler(ref).then(
       (f) => {
         loaded.set(h, f);
+        transport.send({ t: "loaded", id: msg[0] });
         invoke(job, f);
       },
       (err: unknown) => fail(job, "load", err),

@@ -28,7 +28,10 @@ export interface PoolOptions {
   minIdle?: number;
   /** Most threads/processes starting at once. Default 2. */
   maxInitializing?: number;
-  /** A thread/process not ready within this is killed (and counts as a crash). Default 10,000 ms. */
+  /**
+   * A thread/process not ready within this, or not done loading a handler module (its top-level code) within
+   * this, is killed (and counts as a crash). Default 10,000 ms.
+   */
   initTimeoutMs?: number;
   /** Idle threads/processes beyond `minIdle` are stopped after this long unused. Default 30,000 ms. */
   idleTimeoutMs?: number;
@@ -102,6 +105,8 @@ class Task implements AbortListener {
   slot: Slot | null = null;
   aborted: Error | null = null;
   killTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Armed while a child loads this job's handler module for the first time (`initTimeoutMs`). */
+  loadTimer: ReturnType<typeof setTimeout> | null = null;
   /** The listener on `ctx.signal`, when the request gave no abort hook. */
   signalListener: (() => void) | null = null;
 
@@ -144,7 +149,15 @@ interface Slot {
   memoryMb: number;
   idleSince: number;
   /** Why the pool killed or stopped it; null when it died on its own (a crash). */
-  endReason: "recycle" | "abort" | "close" | "shrink" | "unresponsive" | "init-timeout" | null;
+  endReason:
+    | "recycle"
+    | "abort"
+    | "close"
+    | "shrink"
+    | "unresponsive"
+    | "init-timeout"
+    | "load-timeout"
+    | null;
   fatal: Error | null;
   initTimer: ReturnType<typeof setTimeout> | null;
 }
@@ -493,7 +506,10 @@ export class Pool {
       this.#flushing ??= setImmediate(() => this.#flushAll());
       slot.outTasks.push(task);
     } else slot.outTasks.push(task);
-    if (first) slot.known.add(task.handler);
+    if (first) {
+      slot.known.add(task.handler);
+      this.#armLoadTimer(slot, task);
+    }
     task.slot = slot;
     if (slot.tasks.push(task) === 1) {
       slot.state = "busy";
@@ -503,6 +519,20 @@ export class Pool {
         slot.child.ref(true);
       }
     }
+  }
+
+  /**
+   * The child loads the job's handler module (its top-level code) before running it: that is part of getting
+   * ready, so it gets `initTimeoutMs` too, counted while the job is the one the child runs.
+   */
+  #armLoadTimer(slot: Slot, task: Task): void {
+    task.loadTimer = setTimeout(() => {
+      task.loadTimer = null;
+      if (task.slot !== slot || !this.#slots.has(slot)) return;
+      if (slot.tasks[0] === task) this.#kill(slot, "load-timeout");
+      else this.#armLoadTimer(slot, task);
+    }, this.#o.initTimeoutMs);
+    task.loadTimer.unref();
   }
 
   #flushAll(): void {
@@ -595,6 +625,14 @@ export class Pool {
         slot.lastPong = Date.now();
         slot.memoryMb = msg.memoryMb;
         return;
+      case "loaded": {
+        const task = runningTask(slot, msg.id);
+        if (task?.loadTimer) {
+          clearTimeout(task.loadTimer);
+          task.loadTimer = null;
+        }
+        return;
+      }
       case "progress": {
         const task = runningTask(slot, msg.id);
         if (task && !task.aborted) task.request.ctx.progress(msg.value);
@@ -691,7 +729,8 @@ export class Pool {
     const i = this.#idle.indexOf(slot);
     if (i >= 0) this.#idle.splice(i, 1);
     const reason = slot.endReason;
-    const crashed = reason === null || reason === "unresponsive" || reason === "init-timeout";
+    const crashed =
+      reason === null || reason === "unresponsive" || reason === "init-timeout" || reason === "load-timeout";
     const tasks = slot.tasks.splice(0);
     const task = tasks[0];
     if (task) {
@@ -699,7 +738,7 @@ export class Pool {
         const aborted = task.aborted;
         this.#settle(task, () => task.reject(aborted));
       } else {
-        const err = this.#crashError(slot, exit);
+        const err = this.#crashError(slot, exit, task);
         this.#settle(task, () => task.reject(err));
       }
     }
@@ -757,7 +796,7 @@ export class Pool {
     }
   }
 
-  #crashError(slot: Slot, exit: ChildExit): ExecutorCrashError {
+  #crashError(slot: Slot, exit: ChildExit, task?: Task): ExecutorCrashError {
     const noun = this.#noun;
     const parts: string[] = [];
     const oom =
@@ -767,7 +806,11 @@ export class Pool {
       parts.push(`stopped answering health pings for ${this.#o.pingTimeoutMs} ms and was killed`);
     else if (slot.endReason === "init-timeout")
       parts.push(`did not start within ${this.#o.initTimeoutMs} ms and was killed`);
-    else if (oom) parts.push("ran out of memory");
+    else if (slot.endReason === "load-timeout") {
+      parts.push(
+        `did not load the handler module ${task?.module.url ?? ""} within ${this.#o.initTimeoutMs} ms (initTimeoutMs) and was killed`,
+      );
+    } else if (oom) parts.push("ran out of memory");
     else if (slot.fatal ?? exit.error) {
       const e = (slot.fatal ?? exit.error) as Error;
       parts.push(`died of an uncaught exception: ${e.name}: ${e.message}`);
@@ -825,6 +868,10 @@ export class Pool {
     if (task.killTimer) {
       clearTimeout(task.killTimer);
       task.killTimer = null;
+    }
+    if (task.loadTimer) {
+      clearTimeout(task.loadTimer);
+      task.loadTimer = null;
     }
     if (task.hook) task.hook.unlisten(task);
     else if (task.signalListener) {

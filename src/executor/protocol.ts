@@ -90,6 +90,8 @@ export type ChildMessage =
   | { t: "ready"; v: number; pid: number }
   /** Answer to `ping`; `memoryMb` is the child's own footprint (RSS for a process, heap for a thread). */
   | { t: "pong"; seq: number; memoryMb: number }
+  /** Job `id`'s handler module has loaded (sent only when the child loaded it for that job). */
+  | { t: "loaded"; id: number }
   | { t: "progress"; id: number; value: unknown }
   | { t: "log"; id: number; level: string; message: string }
   /**

@@ -294,6 +294,55 @@ export function describeExecutor(options: DescribeExecutorOptions): void {
           await expect(run(e, "ok.mjs", { n: 1 }).promise).rejects.toBeInstanceOf(ExecutorUnavailableError);
         });
 
+        it("init timeout: a handler module whose top-level code blocks past it gets its child killed", async () => {
+          const e = make({ initTimeoutMs: 300, maxWorkers: 1 });
+          const started = Date.now();
+          const err = await run(e, "slow-load.mjs").promise.catch((x: unknown) => x);
+          expect(err).toBeInstanceOf(ExecutorCrashError);
+          expect((err as Error).message).toMatch(
+            /did not load the handler module .*slow-load\.mjs within 300 ms/,
+          );
+          // Killed long before its top-level code (5 s) would have finished.
+          expect(Date.now() - started).toBeLessThan(4_000);
+          await expect(run(e, "ok.mjs", { n: 2 }).promise).resolves.toMatchObject({ doubled: 4 });
+        });
+
+        it("respawn backoff: after a crash the next child starts only after the delay, doubling", async () => {
+          const e = make({ respawnBackoffMs: 150, maxWorkers: 1 });
+          const sized = e as unknown as { size: number };
+          /** Runs `file` and resolves when its child has been started (the pool's size becomes 1). */
+          const spawnedAfter = async (file: string) => {
+            const promise = run(e, file).promise.catch((x: unknown) => x);
+            while (sized.size === 0) await new Promise((r) => setTimeout(r, 2));
+            return { spawnedAt: Date.now(), outcome: await promise };
+          };
+          const first = await run(e, "exit.mjs").promise.catch((x: unknown) => x);
+          expect(first).toBeInstanceOf(ExecutorCrashError);
+          const crashedAt = Date.now();
+          expect(sized.size).toBe(0);
+          const second = await spawnedAfter("exit.mjs");
+          expect(second.outcome).toBeInstanceOf(ExecutorCrashError);
+          const crashedAgainAt = Date.now();
+          // Lower bounds only (a loaded machine may start it later), with a little slack for the clock.
+          expect(second.spawnedAt - crashedAt).toBeGreaterThanOrEqual(140);
+          const third = await spawnedAfter("started.mjs");
+          expect(third.outcome).toEqual(expect.any(String));
+          expect(third.spawnedAt - crashedAgainAt).toBeGreaterThanOrEqual(290);
+        });
+
+        it("recycles a child whose memory passes recycleMemoryMb after the job that crossed it", async () => {
+          // RSS (process) or V8 heap (thread): ~45 and ~6 MB idle, over 100 MB once the hog keeps ~96 MB.
+          const e = make({ recycleMemoryMb: 72, maxWorkers: 1 });
+          const before = await run(e, "started.mjs").promise;
+          const again = await run(e, "started.mjs").promise;
+          expect(again).toBe(before);
+          const hog = await run(e, "hog.mjs").promise;
+          expect(hog).toBe(before);
+          const after = await run(e, "started.mjs").promise;
+          expect(after).toEqual(expect.any(String));
+          expect(after).not.toBe(hog);
+        });
+
         it("prewarms minIdle children and shrinks idle ones", async () => {
           const e = make({ minIdle: 2, idleTimeoutMs: 50, pingIntervalMs: 20 });
           await e.start?.();
