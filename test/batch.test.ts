@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, expectTypeOf, it } from "vitest";
+import { describe, expect, expectTypeOf, it } from "vitest";
 import { z } from "zod";
 import {
   type BatchContext,
@@ -14,7 +14,7 @@ import {
   type Worker,
 } from "../src/index.js";
 import { eventually, sleep } from "./helpers/eventually.js";
-import { openApp, STORE_KINDS } from "./helpers/stores.js";
+import { STORE_KINDS, useApp } from "./helpers/stores.js";
 
 describe("defineJob with a batch handler", () => {
   it("infers item data from the schema or the type argument, and enqueue takes the schema's input", () => {
@@ -91,23 +91,12 @@ describe("defineJob with a batch handler", () => {
 
 describe.each(STORE_KINDS)("batch handlers on the %s store", (kind) => {
   let app: Conveyor;
-  let cleanup: () => Promise<void>;
-  const workers: Worker[] = [];
-
+  const harness = useApp(kind);
+  const start = (w: Worker) => harness.start(w);
   async function setup() {
-    ({ app, cleanup } = await openApp(kind));
+    app = await harness.setup();
     return app;
   }
-
-  function start(w: Worker) {
-    workers.push(w);
-    return w.start();
-  }
-
-  afterEach(async () => {
-    await Promise.all(workers.splice(0).map((w) => w.stop({ graceMs: 0 })));
-    await cleanup?.();
-  });
 
   it("runs full batches, then flushes the rest after waitMs, and stores each job's result", async () => {
     await setup();

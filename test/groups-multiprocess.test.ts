@@ -1,26 +1,14 @@
-import { type ChildProcess, fork } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Conveyor, defineJob } from "../src/index.js";
 import { eventually } from "./helpers/eventually.js";
+import { useWorkerProcesses } from "./helpers/worker-processes.js";
 
 const FIXTURE = join(import.meta.dirname, "fixtures", "group-worker.ts");
 const GROUPS = 20;
 const PER_GROUP = 50;
 const LIMITED = 150;
-
-function startWorker(db: string, log: string, id: string): Promise<ChildProcess> {
-  const child = fork(FIXTURE, [db, log, id], {
-    execArgv: ["--import", "tsx"],
-    stdio: ["ignore", "inherit", "inherit", "ipc"],
-  });
-  return new Promise((resolve, reject) => {
-    child.once("message", () => resolve(child));
-    child.once("exit", (code) => reject(new Error(`worker ${id} exited early with ${code}`)));
-  });
-}
 
 /** Checks the log: order and exclusivity within each group, runs per job, and the limited type's peak. */
 function analyse(lines: string[]) {
@@ -54,15 +42,11 @@ function analyse(lines: string[]) {
 }
 
 describe("groups and maxConcurrency across two worker processes (SQLite)", () => {
-  const children: ChildProcess[] = [];
-  let dir = "";
-  afterEach(() => {
-    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  const workers = useWorkerProcesses("conveyor-groups-");
+  const startWorker = (db: string, log: string, id: string) => workers.start(FIXTURE, [db, log, id]);
 
   it("keeps strict order within each group and never exceeds the type's limit", async () => {
-    dir = mkdtempSync(join(tmpdir(), "conveyor-groups-"));
+    const dir = workers.tempDir();
     const db = join(dir, "jobs.db");
     const log = join(dir, "runs.log");
     writeFileSync(log, "");
@@ -77,9 +61,7 @@ describe("groups and maxConcurrency across two worker processes (SQLite)", () =>
     const limited = defineJob<{ n: number }>({ name: "limited", maxConcurrency: 3, handler: () => null });
 
     const first = await startWorker(db, log, "worker-a");
-    children.push(first);
     const second = await startWorker(db, log, "worker-b");
-    children.push(second);
 
     // Interleaved across groups, as events arrive; about one job in 12 fails once.
     const items = [];

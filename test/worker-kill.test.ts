@@ -1,23 +1,11 @@
-import { type ChildProcess, fork } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Conveyor, defineJob } from "../src/index.js";
 import { eventually } from "./helpers/eventually.js";
+import { useWorkerProcesses } from "./helpers/worker-processes.js";
 
 const FIXTURE = join(import.meta.dirname, "fixtures", "kill-worker.ts");
-
-function startWorker(db: string, log: string, id: string): Promise<ChildProcess> {
-  const child = fork(FIXTURE, [db, log, id], {
-    execArgv: ["--import", "tsx"],
-    stdio: ["ignore", "inherit", "inherit", "ipc"],
-  });
-  return new Promise((resolve, reject) => {
-    child.once("message", () => resolve(child));
-    child.once("exit", (code) => reject(new Error(`worker ${id} exited early with ${code}`)));
-  });
-}
 
 function readLog(path: string): Array<{ kind: string; id: string; worker: string }> {
   return readFileSync(path, "utf8")
@@ -30,15 +18,11 @@ function readLog(path: string): Array<{ kind: string; id: string; worker: string
 }
 
 describe("a worker process killed with SIGKILL while jobs run (SQLite)", () => {
-  const children: ChildProcess[] = [];
-  let dir = "";
-  afterEach(() => {
-    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  const workers = useWorkerProcesses("conveyor-kill-");
+  const startWorker = (db: string, log: string, id: string) => workers.start(FIXTURE, [db, log, id]);
 
   it("loses no job; only the jobs in flight at the kill run twice", async () => {
-    dir = mkdtempSync(join(tmpdir(), "conveyor-kill-"));
+    const dir = workers.tempDir();
     const db = join(dir, "jobs.db");
     const log = join(dir, "runs.log");
     writeFileSync(log, "");
@@ -52,7 +36,6 @@ describe("a worker process killed with SIGKILL while jobs run (SQLite)", () => {
     const enqueuedIds = new Set(enqueued.map((j) => j.id));
 
     const first = await startWorker(db, log, "worker-a");
-    children.push(first);
     await eventually(async () => (await app.countJobs()).completed >= total / 4, { timeoutMs: 20_000 });
     first.kill("SIGKILL");
     await new Promise((r) => first.once("exit", r));
@@ -67,7 +50,6 @@ describe("a worker process killed with SIGKILL while jobs run (SQLite)", () => {
     expect(inFlight.size).toBeGreaterThan(0);
 
     const second = await startWorker(db, log, "worker-b");
-    children.push(second);
     await eventually(async () => expect((await app.countJobs()).completed).toBe(total), {
       timeoutMs: 30_000,
     });

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   type AttemptError,
   type Conveyor,
@@ -10,27 +10,16 @@ import {
   type Worker,
 } from "../src/index.js";
 import { eventually, sleep } from "./helpers/eventually.js";
-import { openApp, STORE_KINDS } from "./helpers/stores.js";
+import { STORE_KINDS, useApp } from "./helpers/stores.js";
 
 describe.each(STORE_KINDS)("worker on the %s store", (kind) => {
   let app: Conveyor;
-  let cleanup: () => Promise<void>;
-  const workers: Worker[] = [];
-
+  const harness = useApp(kind);
+  const start = (w: Worker) => harness.start(w);
   async function setup() {
-    ({ app, cleanup } = await openApp(kind));
+    app = await harness.setup();
     return app;
   }
-
-  function start(w: Worker) {
-    workers.push(w);
-    return w.start();
-  }
-
-  afterEach(async () => {
-    await Promise.all(workers.splice(0).map((w) => w.stop({ graceMs: 0 })));
-    await cleanup?.();
-  });
 
   it("runs every job once, stores results, and never exceeds its concurrency", async () => {
     await setup();

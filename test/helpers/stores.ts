@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Conveyor, type ConveyorOptions } from "../../src/index.js";
+import { afterEach } from "vitest";
+import { Conveyor, type ConveyorOptions, type Worker } from "../../src/index.js";
 
 /** The stores every app-level test runs against: the reference memory store and a real SQLite file. */
 export const STORE_KINDS = ["memory", "sqlite"] as const;
@@ -25,6 +26,31 @@ export async function openApp(
     cleanup: async () => {
       await app.close({ graceMs: 0 });
       rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * A test's app and workers on a fresh store of `kind`: `setup()` opens the app, `start(worker)` starts a worker;
+ * after each test every started worker is stopped (grace 0) and the store removed.
+ */
+export function useApp(kind: StoreKind, options: Omit<ConveyorOptions, "store"> = {}) {
+  const workers: Worker[] = [];
+  let cleanup: (() => Promise<void>) | null = null;
+  afterEach(async () => {
+    await Promise.all(workers.splice(0).map((w) => w.stop({ graceMs: 0 })));
+    await cleanup?.();
+    cleanup = null;
+  });
+  return {
+    async setup(): Promise<Conveyor> {
+      const opened = await openApp(kind, options);
+      cleanup = opened.cleanup;
+      return opened.app;
+    },
+    start(worker: Worker): Promise<void> {
+      workers.push(worker);
+      return worker.start();
     },
   };
 }
