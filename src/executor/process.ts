@@ -1,10 +1,9 @@
 import { fork } from "node:child_process";
-import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { assertInt } from "../job/define.js";
 import { childEntry } from "./entry.js";
-import type { ExecutionRequest, Executor } from "./executor.js";
-import { Pool, type PoolOptions, type Spawn } from "./pool.js";
+import type { PoolOptions, Spawn } from "./pool.js";
+import { PooledExecutor } from "./pooled-executor.js";
 import type { ChildMessage } from "./protocol.js";
 import { validatePoolOptions } from "./thread.js";
 
@@ -31,11 +30,7 @@ const STDERR_TAIL = 4_096;
  * `process.exit`, native crashes and memory; it is not a sandbox (same user, same file system, same network).
  * A job that ignores its aborted `ctx.signal` past `killGraceMs` is stopped with SIGKILL.
  */
-export class ProcessExecutor implements Executor {
-  readonly kind = "process" as const;
-  readonly isolation = "process" as const;
-  readonly #pool: Pool;
-
+export class ProcessExecutor extends PooledExecutor {
   constructor(options: ProcessExecutorOptions = {}) {
     validatePoolOptions(options, "process executor options");
     assertInt(options.maxMemoryMb, "process executor options.maxMemoryMb", 8);
@@ -88,23 +83,6 @@ export class ProcessExecutor implements Executor {
         },
       };
     };
-    this.#pool = new Pool("process", spawn, options, Math.max(2, availableParallelism()));
-  }
-
-  /** Processes alive now. */
-  get size(): number {
-    return this.#pool.size;
-  }
-
-  start(): Promise<void> {
-    return this.#pool.start();
-  }
-
-  run(request: ExecutionRequest): Promise<unknown> {
-    return this.#pool.run(request);
-  }
-
-  close(): Promise<void> {
-    return this.#pool.close();
+    super("process", spawn, options);
   }
 }

@@ -1,10 +1,9 @@
-import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { OptionsError } from "../errors.js";
 import { assertInt } from "../job/define.js";
 import { childEntry } from "./entry.js";
-import type { ExecutionRequest, Executor } from "./executor.js";
-import { type ChildExit, Pool, type PoolOptions, type Spawn } from "./pool.js";
+import type { ChildExit, PoolOptions, Spawn } from "./pool.js";
+import { PooledExecutor } from "./pooled-executor.js";
 import type { ChildMessage } from "./protocol.js";
 
 /** Options of the thread executor: the pool's, plus the V8 heap limit of each thread. */
@@ -23,11 +22,7 @@ export interface ThreadExecutorOptions extends PoolOptions {
  * its file descriptors, environment and native memory, and `process.exit()` in a thread ends only the thread
  * but native addons can still take the process down. Data and results cross as structured clones.
  */
-export class ThreadExecutor implements Executor {
-  readonly kind = "thread" as const;
-  readonly isolation = "thread" as const;
-  readonly #pool: Pool;
-
+export class ThreadExecutor extends PooledExecutor {
   constructor(options: ThreadExecutorOptions = {}) {
     validatePoolOptions(options, "thread executor options");
     assertInt(options.maxMemoryMb, "thread executor options.maxMemoryMb", 8);
@@ -47,24 +42,7 @@ export class ThreadExecutor implements Executor {
         ref: (on) => (on ? worker.ref() : worker.unref()),
       };
     };
-    this.#pool = new Pool("thread", spawn, options, Math.max(2, availableParallelism()));
-  }
-
-  /** Threads alive now. */
-  get size(): number {
-    return this.#pool.size;
-  }
-
-  start(): Promise<void> {
-    return this.#pool.start();
-  }
-
-  run(request: ExecutionRequest): Promise<unknown> {
-    return this.#pool.run(request);
-  }
-
-  close(): Promise<void> {
-    return this.#pool.close();
+    super("thread", spawn, options);
   }
 }
 
