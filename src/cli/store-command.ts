@@ -1,6 +1,8 @@
 import type { Command } from "commander";
 import type { Conveyor } from "../conveyor.js";
 import { withApp } from "./app.js";
+import { writeJson } from "./format.js";
+import { type CliIO, println } from "./io.js";
 import { jsonOption, storeOption, storeUrl } from "./options.js";
 import type { CommandContext } from "./run.js";
 
@@ -55,4 +57,15 @@ export function storeCommand(parent: Command, { io }: CommandContext, spec: Stor
     );
   });
   return cmd;
+}
+
+/** Prints a list: as JSON with `--json`, `empty` when there is nothing, else the table `table` renders. */
+export function writeList<T>(
+  io: CliIO,
+  list: readonly T[],
+  options: { json: boolean; empty: string; table: (list: readonly T[]) => string },
+): void {
+  if (options.json) writeJson(io.stdout, list);
+  else if (list.length === 0) println(io.stdout, options.empty);
+  else io.stdout.write(options.table(list));
 }

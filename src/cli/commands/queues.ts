@@ -2,11 +2,11 @@ import { type Command, InvalidArgumentError } from "commander";
 import { OptionsError } from "../../errors.js";
 import { JOB_STATES } from "../../job/states.js";
 import { withApp } from "../app.js";
-import { type Column, formatTable, writeJson } from "../format.js";
+import { type Column, formatTable } from "../format.js";
 import { println } from "../io.js";
-import { jsonOption, parseName, storeOption, storeUrl } from "../options.js";
+import { parseName, storeOption, storeUrl } from "../options.js";
 import type { CommandContext } from "../run.js";
-import { storeCommand } from "../store-command.js";
+import { storeCommand, writeList } from "../store-command.js";
 
 interface StoreFlags {
   store?: string;
@@ -41,35 +41,23 @@ export function registerQueues(program: Command, ctx: CommandContext): void {
     .description("list queues with their job counts; pause, resume and rate-limit them")
     .addHelpText("after", "\nExample:\n  $ conveyor queues ls\n  $ conveyor queues pause emails");
 
-  const ls = queues
-    .command("ls")
-    .description("list queues: paused or not, and job counts per state")
-    .addHelpText("after", "\nExample:\n  $ conveyor queues ls --json");
-  storeOption(ls);
-  jsonOption(ls);
-  ls.action(async (flags: StoreFlags) => {
-    await withApp(
-      storeUrl(flags.store, io),
-      io,
-      async (app) => {
-        const list = await app.listQueues();
-        if (flags.json) {
-          writeJson(io.stdout, list);
-          return;
-        }
-        if (list.length === 0) {
-          println(io.stdout, "no queues yet: enqueue a job or start a worker");
-          return;
-        }
-        const columns: Column[] = [
-          { header: "QUEUE" },
-          { header: "PAUSED" },
-          ...JOB_STATES.map((s): Column => ({ header: s.toUpperCase(), align: "right" })),
-          { header: "RATE LIMIT" },
-        ];
-        io.stdout.write(
+  storeCommand(queues, ctx, {
+    name: "ls",
+    description: "list queues: paused or not, and job counts per state",
+    examples: ["conveyor queues ls --json"],
+    json: true,
+    async run(app, _arg, { json }) {
+      writeList(io, await app.listQueues(), {
+        json,
+        empty: "no queues yet: enqueue a job or start a worker",
+        table: (list) =>
           formatTable(
-            columns,
+            [
+              { header: "QUEUE" },
+              { header: "PAUSED" },
+              ...JOB_STATES.map((s): Column => ({ header: s.toUpperCase(), align: "right" })),
+              { header: "RATE LIMIT" },
+            ],
             list.map((q) => [
               q.name,
               q.paused ? "yes" : "no",
@@ -77,10 +65,8 @@ export function registerQueues(program: Command, ctx: CommandContext): void {
               formatRate(q.rateLimit),
             ]),
           ),
-        );
-      },
-      { mustExist: true },
-    );
+      });
+    },
   });
 
   const QUEUE = { name: "queue", description: "queue name", parse: parseName };

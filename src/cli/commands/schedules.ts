@@ -9,7 +9,7 @@ import { type Column, formatRelative, formatTable, writeJson } from "../format.j
 import { println, UsageError } from "../io.js";
 import { intParser, jsonOption, parseJson, parseName, storeOption, storeUrl } from "../options.js";
 import type { CommandContext } from "../run.js";
-import { example, storeCommand } from "../store-command.js";
+import { example, storeCommand, writeList } from "../store-command.js";
 
 interface StoreFlags {
   store?: string;
@@ -84,42 +84,23 @@ export function registerSchedules(program: Command, ctx: CommandContext): void {
       ),
     );
 
-  const ls = schedules
-    .command("ls")
-    .description("list schedules: spec, next run, last tick, paused or not")
-    .addHelpText("after", example("conveyor schedules ls --json"));
-  storeOption(ls);
-  jsonOption(ls);
-  ls.action(async (flags: StoreFlags) => {
-    await withApp(
-      storeUrl(flags.store, io),
-      io,
-      async (app) => {
-        const list = await app.listSchedules();
-        if (flags.json) {
-          writeJson(io.stdout, list);
-          return;
-        }
-        if (list.length === 0) {
-          println(io.stdout, 'no schedules yet: add one with "conveyor schedules add" or app.schedule()');
-          return;
-        }
-        const now = Date.now();
-        const columns: Column[] = [
-          { header: "ID" },
-          { header: "JOB" },
-          { header: "QUEUE" },
-          { header: "SPEC" },
-          { header: "CATCH-UP" },
-          { header: "PAUSED" },
-          { header: "NEXT RUN" },
-          { header: "LAST TICK" },
-        ];
-        const when = (t: number | null) =>
-          t === null ? "-" : `${new Date(t).toISOString()} (${formatRelative(t, now)})`;
-        io.stdout.write(
+  storeCommand(schedules, ctx, {
+    name: "ls",
+    description: "list schedules: spec, next run, last tick, paused or not",
+    examples: ["conveyor schedules ls --json"],
+    json: true,
+    async run(app, _arg, { json }) {
+      const now = Date.now();
+      const when = (t: number | null) =>
+        t === null ? "-" : `${new Date(t).toISOString()} (${formatRelative(t, now)})`;
+      writeList(io, await app.listSchedules(), {
+        json,
+        empty: 'no schedules yet: add one with "conveyor schedules add" or app.schedule()',
+        table: (list) =>
           formatTable(
-            columns,
+            ["ID", "JOB", "QUEUE", "SPEC", "CATCH-UP", "PAUSED", "NEXT RUN", "LAST TICK"].map(
+              (header): Column => ({ header }),
+            ),
             list.map((s) => [
               s.id,
               s.jobName,
@@ -131,10 +112,8 @@ export function registerSchedules(program: Command, ctx: CommandContext): void {
               when(s.lastTickAt),
             ]),
           ),
-        );
-      },
-      { mustExist: true },
-    );
+      });
+    },
   });
 
   const add = schedules
