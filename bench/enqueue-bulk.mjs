@@ -5,7 +5,7 @@
  */
 import { int } from "./lib/args.mjs";
 import { setup } from "./lib/common.mjs";
-import { createMeter } from "./lib/meter.mjs";
+import { commandsPerJobByName, createMeter } from "./lib/meter.mjs";
 import { report, run } from "./lib/output.mjs";
 
 run(async () => {
@@ -36,5 +36,6 @@ run(async () => {
     cpuNodeMs: m.cpuNodeMs,
     cpuRedisMs: m.cpuRedisMs,
     redisCommandsPerJob: m.redisCommands === null ? null : Math.round((m.redisCommands / jobs) * 100) / 100,
+    redisCommandsByName: commandsPerJobByName(m, jobs),
   });
 });

@@ -4,7 +4,7 @@
  * One untimed warm-up enqueue opens connections first.
  */
 import { setup } from "./lib/common.mjs";
-import { createMeter } from "./lib/meter.mjs";
+import { commandsPerJobByName, createMeter } from "./lib/meter.mjs";
 import { report, run } from "./lib/output.mjs";
 import { latencySummary } from "./lib/stats.mjs";
 
@@ -33,6 +33,7 @@ run(async () => {
     cpuNodeMs: m.cpuNodeMs,
     cpuRedisMs: m.cpuRedisMs,
     redisCommandsPerJob: m.redisCommands === null ? null : round2(m.redisCommands / jobs),
+    redisCommandsByName: commandsPerJobByName(m, jobs),
   });
 });
 

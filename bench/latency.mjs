@@ -16,7 +16,7 @@
 import { writeFileSync } from "node:fs";
 import { int, str } from "./lib/args.mjs";
 import { counter, setup, sleep } from "./lib/common.mjs";
-import { createMeter } from "./lib/meter.mjs";
+import { commandsPerJobByName, createMeter } from "./lib/meter.mjs";
 import { report, run } from "./lib/output.mjs";
 import { latencySummary, wallNow } from "./lib/stats.mjs";
 
@@ -84,6 +84,7 @@ async function startConsumer({ sys, jobs, args, redisUrl, timeoutMs }) {
         cpuRedisMs: m.cpuRedisMs,
         redisCommandsPerJob:
           m.redisCommands === null ? null : Math.round((m.redisCommands / jobs) * 100) / 100,
+        redisCommandsByName: commandsPerJobByName(m, jobs),
       };
     },
   };

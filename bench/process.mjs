@@ -8,7 +8,7 @@
  */
 import { int, str } from "./lib/args.mjs";
 import { counter, setup } from "./lib/common.mjs";
-import { createMeter } from "./lib/meter.mjs";
+import { commandsPerJobByName, createMeter } from "./lib/meter.mjs";
 import { report, run } from "./lib/output.mjs";
 
 run(async () => {
@@ -60,5 +60,6 @@ run(async () => {
     cpuNodeMs: m.cpuNodeMs,
     cpuRedisMs: m.cpuRedisMs,
     redisCommandsPerJob: m.redisCommands === null ? null : Math.round((m.redisCommands / jobs) * 100) / 100,
+    redisCommandsByName: commandsPerJobByName(m, jobs),
   });
 });

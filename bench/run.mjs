@@ -446,6 +446,7 @@ function summarise(m, runs, errors) {
     redisCommandsPerJob: med("redisCommandsPerJob"),
     cpuNodeMs: med("cpuNodeMs"),
     cpuRedisMs: med("cpuRedisMs"),
+    redisCommandsByName: medianByName(runs.map((r) => r.redisCommandsByName)),
     repeats: runs.length,
     samples: runs.map((r) => (m.scenario === "latency" ? r.p99Ms : r.jobsPerSec)),
   };
@@ -472,6 +473,55 @@ function summarise(m, runs, errors) {
     });
   if (errors.length) Object.assign(row, { errors });
   return row;
+}
+
+/**
+ * Per-command medians over the repetitions (a command missing from a run counts as 0 there), largest first.
+ * @param {Array<Record<string, number> | null | undefined>} list
+ * @returns {Record<string, number> | null}
+ */
+function medianByName(list) {
+  const present = list.filter((x) => x && typeof x === "object");
+  if (present.length === 0) return null;
+  const names = new Set(present.flatMap((x) => Object.keys(/** @type {Record<string, number>} */ (x))));
+  /** @type {Array<[string, number]>} */
+  const out = [];
+  for (const name of names) {
+    const m = median(present.map((x) => /** @type {Record<string, number>} */ (x)[name] ?? 0));
+    if (m !== null && m > 0) out.push([name, m]);
+  }
+  return Object.fromEntries(out.sort((a, b) => b[1] - a[1]));
+}
+
+/**
+ * One line per Redis-backed row: CPU per job of Node and Redis, how busy each was over the timed part (which
+ * of the two limits the rate), and the commands per job by name.
+ * @param {ReturnType<typeof summarise>[]} rows
+ */
+function costLines(rows) {
+  const out = [];
+  for (const r of rows) {
+    if (!r.jobsPerSec || r.cpuNodeMs === null || r.cpuNodeMs === undefined) continue;
+    if (!["enqueue-single", "enqueue-bulk", "process", "latency"].includes(r.scenario)) continue;
+    const elapsedMs = (r.jobs / r.jobsPerSec) * 1000;
+    const us = (/** @type {number} */ ms) => ((ms * 1000) / r.jobs).toFixed(1);
+    const busy = (/** @type {number} */ ms) => `${Math.round((ms / elapsedMs) * 100)}%`;
+    const parts = [`Node ${us(r.cpuNodeMs)} µs/job (${busy(r.cpuNodeMs)} of a core)`];
+    if (r.cpuRedisMs !== null && r.cpuRedisMs !== undefined)
+      parts.push(`Redis ${us(r.cpuRedisMs)} µs/job (${busy(r.cpuRedisMs)})`);
+    if (r.redisCommandsByName) {
+      // The largest, and the script calls (the round trips that carry them) however small.
+      const entries = Object.entries(r.redisCommandsByName);
+      const scripts = new Set(["fcall", "fcall_ro", "evalsha", "eval"]);
+      const top = entries
+        .filter(([name], i) => i < 10 || scripts.has(name))
+        .map(([name, n]) => `${name} ${n >= 10 ? Math.round(n) : n >= 0.1 ? n.toFixed(2) : n.toFixed(3)}`)
+        .join(", ");
+      parts.push(`commands/job: ${top}`);
+    }
+    out.push(`${r.scenario}${r.concurrency ? ` c=${r.concurrency}` : ""} ${r.system}: ${parts.join("; ")}`);
+  }
+  return out;
 }
 
 /** @param {number | null | undefined} x @param {number} [digits] */
@@ -516,6 +566,16 @@ function markdown(rows, header) {
       `Process runtime (${r.system}): ${fmt(r.msgsPerSec)} msgs/s, ${fmt(r.spawnsPerSec)} spawns/s, ` +
         `${fmt(r.callsPerSec)} call round trips/s.`,
     );
+  }
+  const costs = costLines(rows);
+  if (costs.length) {
+    lines.push("");
+    lines.push(
+      'Cost per job (CPU time over the timed part; "of a core" near 100% marks the side that limits the rate; ' +
+        "Redis commands include those run inside Lua scripts):",
+    );
+    lines.push("");
+    for (const l of costs) lines.push(`- ${l}`);
   }
   const ratios = comparisons(rows);
   if (ratios.length) {

@@ -1,3 +1,4 @@
+import { Admin } from "./admin/admin.js";
 import { type Clock, systemClock } from "./clock.js";
 import {
   ClosedError,
@@ -7,7 +8,7 @@ import {
   ScheduleNotFoundError,
   UnknownJobError,
 } from "./errors.js";
-import { type ConveyorEvents, TypedEmitter } from "./events.js";
+import { type ConveyorEvents, type RemoteEventSource, TypedEmitter } from "./events.js";
 import { type DedupeOption, type EnqueuedJob, enqueuedJob, parseDedupe } from "./job/dedupe.js";
 import {
   type AnyJobDefinition,
@@ -23,6 +24,8 @@ import { type GroupOption, parseGroup } from "./job/group.js";
 import { FINAL_STATES, isJobState, type JobState } from "./job/states.js";
 import { validateData, validateDataSync } from "./job/validate.js";
 import { type RetentionOptions, type RetentionPolicy, resolveRetention } from "./maintenance/pruner.js";
+import { endEnqueueSpan, injectJobContext, startEnqueueSpan } from "./observability/tracing.js";
+import { ProcessNode } from "./process/node.js";
 import { parseCatchUp } from "./scheduler/catch-up.js";
 import { NOT_FOR_SCHEDULES, type ScheduleOptions } from "./scheduler/options.js";
 import { nextTick, parseScheduleSpec, type ScheduleSpecInput } from "./scheduler/schedule-spec.js";
@@ -48,6 +51,14 @@ export interface ConveyorOptions {
   store?: string | Store;
   /** SQLite durability when `store` is a URL: "full" (default) or "normal". */
   durability?: OpenStoreOptions["durability"];
+  /** Redis key prefix when `store` is a `redis://` URL (default "conveyor"; see docs/guides/redis.md). */
+  prefix?: string;
+  /**
+   * Also emit on `events` the job events that other processes commit on the same store (they carry
+   * `remote: true`; see docs/guides/redis.md, "Events across processes"). Needs a store that carries
+   * events (Redis). Default false.
+   */
+  remoteEvents?: boolean;
   /** Largest serialised job data accepted by enqueue. Default 1 MiB. */
   maxPayloadBytes?: number;
   /** Injected time (tests use a fake clock). */
@@ -143,7 +154,11 @@ export class Conveyor {
   readonly #retention: RetentionPolicy | null;
   readonly #workers = new Set<Worker>();
   readonly #schedulers = new Set<Scheduler>();
+  #admin: Admin | null = null;
+  #processes: ProcessNode | null = null;
   #closed = false;
+  /** Stops the delivery of other processes' events (`remoteEvents`). */
+  #unsubscribeRemote: (() => void) | null = null;
 
   private constructor(
     store: Store,
@@ -167,15 +182,39 @@ export class Conveyor {
     const retention = resolveRetention(options.retention);
     const spec = options.store ?? "sqlite:./conveyor.db";
     if (typeof spec === "string") {
-      const store = await openStore(spec, options.durability ? { durability: options.durability } : {});
-      return new Conveyor(store, true, options, retention);
+      const store = await openStore(spec, {
+        ...(options.durability ? { durability: options.durability } : {}),
+        ...(options.prefix !== undefined ? { prefix: options.prefix } : {}),
+      });
+      try {
+        return new Conveyor(store, true, options, retention).#listenRemote(options);
+      } catch (err) {
+        await store.close();
+        throw err;
+      }
     }
     if (typeof spec?.jobInsert !== "function") {
       throw new OptionsError(
         'Conveyor.open options.store must be a URL such as "sqlite:./conveyor.db" or a Store',
       );
     }
-    return new Conveyor(spec, false, options, retention);
+    return new Conveyor(spec, false, options, retention).#listenRemote(options);
+  }
+
+  /** With `remoteEvents`, re-emits the job events other processes commit on the store. */
+  #listenRemote(options: ConveyorOptions): this {
+    if (options.remoteEvents === undefined || options.remoteEvents === false) return this;
+    const source = this.store as Partial<RemoteEventSource>;
+    if (options.remoteEvents !== true || typeof source.subscribeEvents !== "function") {
+      throw new OptionsError(
+        `Conveyor.open options.remoteEvents needs a store that carries events between processes (redis://); ` +
+          `the ${this.store.kind} store does not`,
+      );
+    }
+    this.#unsubscribeRemote = source.subscribeEvents((event) =>
+      this.events.emit(event.name, event.payload as ConveyorEvents[typeof event.name]),
+    );
+    return this;
   }
 
   /**
@@ -197,8 +236,18 @@ export class Conveyor {
   ): Promise<EnqueuedJob> {
     this.#assertOpen();
     const def = await this.#resolve(job, options.force ?? false);
-    const params = await this.#prepare(def, data, options, "enqueue options.");
-    const record = enqueuedJob(await this.store.jobInsert(params));
+    // A PRODUCER span when tracing is on (see src/observability/tracing.ts); null, and no cost, otherwise.
+    const span = startEnqueueSpan(def.name, options.queue ?? def.queue ?? "default", 1);
+    let record: EnqueuedJob;
+    try {
+      const params = await this.#prepare(def, data, options, "enqueue options.");
+      if (span !== null) injectJobContext(span, [params]);
+      record = enqueuedJob(await this.store.jobInsert(params));
+    } catch (err) {
+      if (span !== null) endEnqueueSpan(span, null, err);
+      throw err;
+    }
+    if (span !== null) endEnqueueSpan(span, [record]);
     this.#emitEnqueued([record]);
     return record;
   }
@@ -241,10 +290,19 @@ export class Conveyor {
     // handler, so transforms and defaults apply once, at run time (a transformed value may not parse twice).
     if (job.schema) validateDataSync(job.name, job.schema, data);
     const params = this.#build(job, data, options, prefix);
-    const [result] = store.insertWithConnection(db, [params], (ids) => {
-      if (record.outcome === "inserted" && ids.includes(record.id)) this.#emitEnqueued([record]);
-    });
+    const span = startEnqueueSpan(job.name, params.queue, 1);
+    if (span !== null) injectJobContext(span, [params]);
+    let result: JobInsertResult | undefined;
+    try {
+      [result] = store.insertWithConnection(db, [params], (ids) => {
+        if (record.outcome === "inserted" && ids.includes(record.id)) this.#emitEnqueued([record]);
+      });
+    } catch (err) {
+      if (span !== null) endEnqueueSpan(span, null, err);
+      throw err;
+    }
     const record = enqueuedJob(result!);
+    if (span !== null) endEnqueueSpan(span, [record]);
     return record;
   }
 
@@ -261,18 +319,28 @@ export class Conveyor {
     if (!Array.isArray(items))
       throw new OptionsError("enqueueMany(job, items): items must be an array of { data }");
     const def = await this.#resolve(job, options.force ?? false);
-    const params: JobInsertParams[] = [];
-    for (let i = 0; i < items.length; i++) {
-      const item = items[i];
-      if (typeof item !== "object" || item === null || !("data" in item)) {
-        throw new OptionsError(`enqueueMany items[${i}] must be an object { data, options? }`);
+    if (items.length === 0) return [];
+    // One PRODUCER span for the call (null when tracing is off); every job carries its context.
+    const span = startEnqueueSpan(def.name, batchQueue(def, items, options), items.length);
+    let records: EnqueuedJob[];
+    try {
+      const params: JobInsertParams[] = [];
+      for (let i = 0; i < items.length; i++) {
+        const item = items[i];
+        if (typeof item !== "object" || item === null || !("data" in item)) {
+          throw new OptionsError(`enqueueMany items[${i}] must be an object { data, options? }`);
+        }
+        const own = item.options ? { ...options, ...item.options } : options;
+        params.push(await this.#prepare(def, item.data, own, `enqueueMany items[${i}].options.`, i));
       }
-      const own = item.options ? { ...options, ...item.options } : options;
-      params.push(await this.#prepare(def, item.data, own, `enqueueMany items[${i}].options.`, i));
+      if (span !== null) injectJobContext(span, params);
+      const results = await this.store.jobInsertMany({ jobs: params });
+      records = results.map(enqueuedJob);
+    } catch (err) {
+      if (span !== null) endEnqueueSpan(span, null, err);
+      throw err;
     }
-    if (params.length === 0) return [];
-    const results = await this.store.jobInsertMany({ jobs: params });
-    const records = results.map(enqueuedJob);
+    if (span !== null) endEnqueueSpan(span, records);
     this.#emitEnqueued(records);
     return records;
   }
@@ -284,6 +352,14 @@ export class Conveyor {
       if (job.outcome !== "duplicate" && job.outcome !== "throttled")
         this.events.emit("job:enqueued", { job });
     }
+  }
+
+  /**
+   * The workers made by this app that have not stopped (any state but "stopped"), in creation order: what
+   * runs in this process (metrics read their slots and running jobs). Store-wide workers: `app.admin.workers()`.
+   */
+  get workers(): Worker[] {
+    return [...this.#workers].filter((w) => w.state !== "stopped");
   }
 
   /** A worker bound to this app's store, clock and events. Call `start()` on it. */
@@ -322,6 +398,27 @@ export class Conveyor {
   countJobs(queue?: string): Promise<JobCounts> {
     this.#assertOpen();
     return this.store.jobCount(queue === undefined ? {} : { queue });
+  }
+
+  /**
+   * This app's process runtime (see docs/guides/processes.md): spawn, send, monitor, link, supervisors. Created
+   * on first use with the app's clock; the admin API and the dashboard list its live processes. `close()`
+   * kills the processes still alive.
+   */
+  get processes(): ProcessNode {
+    this.#assertOpen();
+    this.#processes ??= new ProcessNode({ clock: this.clock });
+    return this.#processes;
+  }
+
+  /**
+   * The admin API over this app's store and clock (see docs/guides/operations.md): queue summaries, job
+   * lists and detail, workers, throughput, bulk retry and `doctor()`. The dashboard and the CLI use it.
+   */
+  get admin(): Admin {
+    this.#assertOpen();
+    this.#admin ??= new Admin({ store: this.store, clock: this.clock, processes: () => this.#processes });
+    return this.#admin;
   }
 
   /** Runs a scheduled, retryable or finished job again now. Throws for a running or unknown job. */
@@ -528,8 +625,10 @@ export class Conveyor {
   async close(options: { graceMs?: number } = {}): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#unsubscribeRemote?.();
     await Promise.all([...this.#schedulers].map((s) => s.stop()));
     await Promise.all([...this.#workers].map((w) => w.stop(options)));
+    await this.#processes?.shutdown();
     if (this.#ownsStore) await this.store.close();
   }
 
@@ -667,6 +766,20 @@ export class Conveyor {
     const bytes = json === undefined ? 4 : Buffer.byteLength(json);
     if (bytes > this.#maxPayloadBytes) throw new PayloadTooLargeError(name, bytes, this.#maxPayloadBytes);
   }
+}
+
+/** The queue every item of an enqueueMany goes to, or null when items go to different queues (span naming). */
+function batchQueue(
+  def: AnyJobDefinition | NamedJob,
+  items: ReadonlyArray<{ options?: EnqueueOptions }>,
+  options: EnqueueOptions,
+): string | null {
+  const shared = options.queue ?? def.queue ?? "default";
+  for (const item of items) {
+    const queue = item?.options?.queue;
+    if (queue !== undefined && queue !== shared) return null;
+  }
+  return shared;
 }
 
 /** A job known only by name (enqueue from the CLI): no schema or handler here; options from its registration. */

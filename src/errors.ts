@@ -23,7 +23,9 @@ export type ErrorCode =
   | "ERR_PROCESS_EXIT"
   | "ERR_RESTART_INTENSITY"
   | "ERR_SCHEDULE_NOT_FOUND"
+  | "ERR_STORE_AUTH"
   | "ERR_STORE_UNAVAILABLE"
+  | "ERR_STORE_VERSION"
   | "ERR_THREAD_EXIT"
   | "ERR_UNKNOWN_JOB"
   | "ERR_UNKNOWN_STORE";
@@ -127,7 +129,7 @@ export class UnknownStoreError extends ConveyorError {
   constructor(url: string) {
     super(
       "ERR_UNKNOWN_STORE",
-      `unknown store "${url}"; use "memory", "sqlite:<path>" (e.g. sqlite:./conveyor.db) or a file path ending in .db`,
+      `unknown store "${url}"; use "memory", "sqlite:<path>" (e.g. sqlite:./conveyor.db), a file path ending in .db, or redis://host:6379 (rediss:// for TLS)`,
     );
   }
 }
@@ -138,6 +140,24 @@ export class StoreUnavailableError extends ConveyorError {
   constructor(message: string, retryable: boolean, options?: { cause?: unknown }) {
     super("ERR_STORE_UNAVAILABLE", message, options);
     this.retryable = retryable;
+  }
+}
+
+/** The store refused the credentials (Redis WRONGPASS / NOAUTH / an ACL user that may not run a command). */
+export class StoreAuthError extends ConveyorError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("ERR_STORE_AUTH", message, options);
+  }
+}
+
+/** The store's server is older than the minimum version Conveyor needs. */
+export class StoreVersionError extends ConveyorError {
+  readonly version: string;
+  readonly minimum: string;
+  constructor(message: string, version: string, minimum: string) {
+    super("ERR_STORE_VERSION", message);
+    this.version = version;
+    this.minimum = minimum;
   }
 }
 

@@ -7,25 +7,34 @@ import type { AttemptError, JobRecord } from "./store/store.js";
  */
 export interface ConveyorEvents {
   /** A job was stored by `enqueue` / `enqueueMany` in this process. */
-  "job:enqueued": { job: JobRecord };
+  "job:enqueued": { job: JobRecord } & RemoteMark;
   /** A worker began an attempt. */
-  "job:started": { job: JobRecord; workerId: string };
+  "job:started": { job: JobRecord; workerId: string } & RemoteMark;
   /** `ctx.progress` was called. */
-  "job:progress": { job: JobRecord; progress: unknown };
+  "job:progress": { job: JobRecord; progress: unknown } & RemoteMark;
   /** `ctx.log` was called. */
-  "job:log": { job: JobRecord; level: string; message: string };
+  "job:log": { job: JobRecord; level: string; message: string } & RemoteMark;
   /** The handler returned; the result is stored. */
-  "job:completed": { job: JobRecord; result: unknown; durationMs: number };
-  /** An attempt failed. `willRetry` tells whether it goes to `retryable` (at `retryAt`) or `discarded`. */
-  "job:failed": { job: JobRecord; error: AttemptError; willRetry: boolean; retryAt: number | null };
+  "job:completed": { job: JobRecord; result: unknown; durationMs: number } & RemoteMark;
+  /**
+   * An attempt failed. `willRetry` tells whether it goes to `retryable` (at `retryAt`) or `discarded`.
+   * `durationMs`: from the attempt's start to its failure.
+   */
+  "job:failed": {
+    job: JobRecord;
+    error: AttemptError;
+    willRetry: boolean;
+    retryAt: number | null;
+    durationMs: number;
+  } & RemoteMark;
   /** The job reached `discarded` (attempts exhausted, a discard outcome, or too many stalls). */
-  "job:discarded": { job: JobRecord | null; jobId: string; reason: string };
+  "job:discarded": { job: JobRecord | null; jobId: string; reason: string } & RemoteMark;
   /** The handler returned `snooze(ms)`. */
-  "job:snoozed": { job: JobRecord; runAt: number };
+  "job:snoozed": { job: JobRecord; runAt: number; durationMs: number } & RemoteMark;
   /** The job reached `cancelled` while running (cancel outcome or a cancel request). */
-  "job:cancelled": { job: JobRecord; reason: string };
+  "job:cancelled": { job: JobRecord; reason: string; durationMs: number } & RemoteMark;
   /** A lease expired and the rescuer acted on the job. */
-  "job:stalled": { jobId: string; outcome: "rescued" | "discarded" | "cancelled" };
+  "job:stalled": { jobId: string; outcome: "rescued" | "discarded" | "cancelled" } & RemoteMark;
   "worker:started": { workerId: string };
   "worker:stopped": { workerId: string; released: number };
   /** A store or internal error the worker survived (it backs off and retries). */
@@ -39,6 +48,21 @@ export interface ConveyorEvents {
 }
 
 export type ConveyorEventName = keyof ConveyorEvents;
+
+/**
+ * Set on a job event that another process committed and the store carried here (`Conveyor.open({
+ * remoteEvents: true })` on a store that can, such as Redis); absent on the events of this process. The
+ * payload has the same shape, with `job` as the store held it right after the change.
+ */
+export interface RemoteMark {
+  remote?: true;
+}
+
+/** A store that carries job events between processes (the Redis store); see `ConveyorOptions.remoteEvents`. */
+export interface RemoteEventSource {
+  /** Delivers events committed by other processes until the returned function is called. */
+  subscribeEvents(listener: (event: { name: ConveyorEventName; payload: object }) => void): () => void;
+}
 
 /**
  * A typed wrapper over Node's EventEmitter. A listener that throws does not break the emitter or the worker:

@@ -2,6 +2,22 @@
  * Conveyor: durable background jobs for TypeScript on Node.js.
  * The store adapters with heavy dependencies load lazily (`sqlite:` URLs import `conveyor/sqlite`).
  */
+export {
+  Admin,
+  type AdminOptions,
+  type DoctorCheck,
+  type DoctorReport,
+  type JobPage,
+  type JobQuery,
+  type MinutePoint,
+  type Overview,
+  type ProcessSummary,
+  type QueueSummary,
+  type QueueThroughput,
+  type RetryAllParams,
+  type RetryAllResult,
+  type RetryAllState,
+} from "./admin/index.js";
 export { type Clock, systemClock } from "./clock.js";
 export {
   Conveyor,
@@ -10,6 +26,18 @@ export {
   type EnqueueOptions,
   type SqliteConnection,
 } from "./conveyor.js";
+export {
+  createDashboard,
+  type DashboardAdmin,
+  type DashboardAuth,
+  type DashboardHandler,
+  type DashboardOptions,
+  type DashboardServer,
+  DEFAULT_DASHBOARD_PORT,
+  type MetricsHandler,
+  type ServeDashboardOptions,
+  serveDashboard,
+} from "./dashboard/index.js";
 export {
   ClosedError,
   ConveyorError,
@@ -25,7 +53,9 @@ export {
   OptionsError,
   PayloadTooLargeError,
   ScheduleNotFoundError,
+  StoreAuthError,
   StoreUnavailableError,
+  StoreVersionError,
   UnknownJobError,
   UnknownStoreError,
   ValidationError,
@@ -81,6 +111,16 @@ export {
   type RetentionRule,
 } from "./maintenance/pruner.js";
 export {
+  type ConveyorMetrics,
+  createMetrics,
+  DEFAULT_DURATION_BUCKETS,
+  type MetricsOptions,
+  type MetricsServer,
+  type ServeMetricsOptions,
+  serveMetrics,
+} from "./observability/metrics.js";
+export { TRACE_META_KEY, TRACER_NAME } from "./observability/tracing.js";
+export {
   CATCH_UP_MAX,
   type CatchUpInput,
   DEFAULT_CATCH_UP,
@@ -107,12 +147,15 @@ export type {
   JobTypeInfo,
   LogLevel,
   QueueInfo,
+  QueueMinuteStats,
   RateLimit,
   ScheduleJobOptions,
   ScheduleRecord,
   ScheduleSpec,
   Store,
   StoreCapabilities,
+  StoreCheck,
+  WorkerRecord,
 } from "./store/store.js";
 export type { Middleware } from "./worker/middleware.js";
 export {

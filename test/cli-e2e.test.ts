@@ -60,7 +60,8 @@ describe.skipIf(!existsSync(main))("the built conveyor CLI", () => {
     const help = await conveyor(["--help"]);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain("Usage: conveyor");
-    for (const c of ["demo", "worker", "enqueue", "jobs", "queues"]) expect(help.stdout).toContain(c);
+    for (const c of ["demo", "worker", "enqueue", "jobs", "queues", "stats", "doctor"])
+      expect(help.stdout).toContain(c);
     const bad = await conveyor(["demo", "--concurrency", "abc"]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain("option '--concurrency <n>' argument 'abc' is invalid");
@@ -93,6 +94,18 @@ describe.skipIf(!existsSync(main))("the built conveyor CLI", () => {
     expect(page.jobs.map((j) => j.name)).toEqual(["sync-crm", "sync-crm"]);
     const queues = await conveyor(["queues", "ls", "--store", String(store)]);
     expect(queues.stdout).toMatch(/\ncrm\s+no\s+0\s+0\s+0\s+0\s+0\s+0\s+2\s+-\n/);
+
+    // The operator's commands on the same file: doctor, stats, and a bulk retry of the discarded jobs.
+    const doctor = await conveyor(["doctor", "--store", String(store)]);
+    expect(doctor.code).toBe(0);
+    expect(doctor.stdout).toMatch(/^CHECK\s+STATUS\s+DETAIL\nreachable\s+ok\s+sqlite store answered in /);
+    expect(doctor.stdout).toMatch(/\nverdict: (ok|warn) \(sqlite store/);
+    const stats = await conveyor(["stats", "--store", String(store)]);
+    expect(stats.code).toBe(0);
+    expect(stats.stdout).toMatch(/\ncrm\s+no\s+0\s+0\s+0\s+0\s+0\s+0\s+2\s+0\s+[1-9]\d*\n/);
+    const retry = await conveyor(["jobs", "retry", "--all", "--queue", "crm", "--store", String(store)]);
+    expect(retry.code).toBe(0);
+    expect(retry.stdout).toMatch(/^retried 2 discarded jobs in queue crm in /);
     rmSync(
       String(store)
         .slice("sqlite:".length)

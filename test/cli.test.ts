@@ -95,7 +95,8 @@ describe("help and usage", () => {
   it("prints the program help with every command and an example", async () => {
     const r = await cli(["--help"]);
     expect(r.code).toBe(0);
-    for (const c of ["demo", "worker", "enqueue", "jobs", "queues"]) expect(r.stdout).toContain(c);
+    for (const c of ["demo", "worker", "enqueue", "jobs", "queues", "stats", "doctor"])
+      expect(r.stdout).toContain(c);
     expect(r.stdout).toContain("Example:");
   });
 
@@ -114,12 +115,14 @@ describe("help and usage", () => {
     ["queues", "pause"],
     ["queues", "resume"],
     ["queues", "limit"],
+    ["stats"],
+    ["doctor"],
   ])("%s %s --help has a description and an example", async (...cmd) => {
     const r = await cli([...cmd.filter(Boolean), "--help"]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/Usage: conveyor/);
     expect(r.stdout).toContain("Example:");
-    if (cmd.length === 2 || cmd[0] === "enqueue" || cmd[0] === "worker")
+    if (cmd.length === 2 || ["enqueue", "worker", "stats", "doctor"].includes(cmd[0]!))
       expect(r.stdout).toContain("--store <url>");
   });
 
@@ -175,12 +178,12 @@ describe("bad flags exit 2, name the flag and the fix, and touch nothing", () =>
       (u) => ["jobs", "ls", "--state", "nope", "--store", u],
       /--state.*nope.*scheduled, available/,
     ],
-    ["jobs ls --limit 5000", (u) => ["jobs", "ls", "--limit", "5000", "--store", u], /--limit.*1 to 1000/],
+    ["jobs ls --limit 501", (u) => ["jobs", "ls", "--limit", "501", "--store", u], /--limit.*1 to 500/],
     ["jobs ls --cursor x", (u) => ["jobs", "ls", "--cursor", "x", "--store", u], /--cursor/],
     ["jobs show abc", (u) => ["jobs", "show", "abc", "--store", u], /not a job id/],
     ["unknown option", (u) => ["jobs", "ls", "--bogus", "--store", u], /unknown option '--bogus'/],
     ["unknown command", () => ["jbos"], /unknown command 'jbos'/],
-    ["bad store URL", () => ["jobs", "ls", "--store", "redis://nowhere"], /--store.*sqlite:<path>/],
+    ["bad store URL", () => ["jobs", "ls", "--store", "ftp://nowhere"], /--store.*sqlite:<path>.*redis:\/\//],
   ];
 
   it.each(cases)("%s", async (_label, argv, message) => {
@@ -556,6 +559,27 @@ describe("demo (in-process, not a TTY)", () => {
   });
 });
 
+describe("demo dashboard flags", () => {
+  it("--no-dashboard serves none; --dashboard-port serves on that port", async () => {
+    const none = await cli(["demo", "--jobs", "3", "--no-dashboard", "--store", freshStore().url]);
+    expect(none.code).toBe(0);
+    expect(none.stdout).not.toContain("dashboard:");
+    const { freePort } = await import("./helpers/redis-server.js");
+    const port = await freePort();
+    const served = await cli([
+      "demo",
+      "--jobs",
+      "3",
+      "--dashboard-port",
+      String(port),
+      "--store",
+      freshStore().url,
+    ]);
+    expect(served.code).toBe(0);
+    expect(served.stdout).toContain(`dashboard: http://127.0.0.1:${port}`);
+  });
+});
+
 describe("format and progress helpers", () => {
   it("formats durations, tables and plain progress lines", async () => {
     const { formatDuration, formatTable } = await import("../src/cli/format.js");
@@ -588,5 +612,290 @@ describe("format and progress helpers", () => {
     p.update(2, "b"); // within the interval: not printed
     p.stop();
     expect(text).toBe("x 1/3 a\nx 2/3 b\n");
+  });
+});
+
+/**
+ * Runs the CLI in-process with stdout and stderr as (fake) terminals; `onStdout` sees stdout as it grows.
+ */
+async function cliTTY(
+  argv: string[],
+  options: { signal?: AbortSignal; onStdout?: (soFar: string) => void } = {},
+): Promise<Captured> {
+  let stdout = "";
+  let stderr = "";
+  const tty = (write: (s: string) => void) => ({
+    write: (s: string) => {
+      write(s);
+      return true;
+    },
+    isTTY: true,
+    columns: 160,
+    rows: 40,
+    on: () => {},
+    removeListener: () => {},
+  });
+  const code = await run(argv, {
+    stdout: tty((s) => {
+      stdout += s;
+      options.onStdout?.(stdout);
+    }),
+    stderr: tty((s) => {
+      stderr += s;
+    }),
+    env: {},
+    cwd: process.cwd(),
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  return { code, stdout, stderr };
+}
+
+describe("admin commands: search, retry --all, stats, doctor", () => {
+  const flaky = defineJob<{ n: number }>({
+    name: "flaky",
+    queue: "jobs-q",
+    retry: { attempts: 1 },
+    async handler(data) {
+      throw new Error(`flaky ${data.n}`);
+    },
+  });
+
+  /** A store with `dead` discarded jobs in queue jobs-q, 2 in queue other-q, and a few keyed/grouped waiting. */
+  async function storeWithFailures(dead: number): Promise<string> {
+    const { url } = freshStore();
+    await withApp(url, async (app) => {
+      await app.enqueueMany(
+        flaky,
+        Array.from({ length: dead }, (_, n) => ({ data: { n } })),
+      );
+      await app.enqueueMany(flaky, [
+        { data: { n: -1 }, options: { queue: "other-q" } },
+        { data: { n: -2 }, options: { queue: "other-q" } },
+      ]);
+      const worker = app.worker({ jobs: [flaky], queues: ["jobs-q", "other-q"], concurrency: 10 });
+      await worker.start();
+      await waitFor(async () => (await app.countJobs()).discarded === dead + 2);
+      await worker.stop();
+      await app.enqueue(greet, { to: "k" }, { key: "order-1", delayMs: 3_600_000 });
+      await app.enqueue(greet, { to: "g1" }, { group: "player:7", delayMs: 3_600_000 });
+      await app.enqueue(greet, { to: "g2" }, { group: "player:7", delayMs: 3_600_000 });
+    });
+    return url;
+  }
+
+  it("jobs ls shows key and group columns; --key, --group and --search filter; --json parses", async () => {
+    const url = await storeWithFailures(1);
+    const table = await cli(["jobs", "ls", "--store", url]);
+    expect(table.code).toBe(0);
+    expect(table.stdout.split("\n")[0]).toMatch(/^\s*ID\s+STATE\s+NAME\s+QUEUE\s+KEY\s+GROUP\s+TRIES/);
+    expect(table.stdout).toMatch(/\n\s*4\s+scheduled\s+greet\s+mail\s+order-1\s+-\s+0\/3/);
+    expect(table.stdout).toMatch(/\n\s*6\s+scheduled\s+greet\s+mail\s+-\s+player:7\s+0\/3/);
+
+    const byKey = JSON.parse(
+      (await cli(["jobs", "ls", "--key", "order-1", "--json", "--store", url])).stdout,
+    );
+    expect(byKey.jobs.map((j: JobRecord) => j.id)).toEqual(["4"]);
+    const byGroup = JSON.parse(
+      (await cli(["jobs", "ls", "--group", "player:7", "--queue", "mail", "--json", "--store", url])).stdout,
+    );
+    expect(byGroup.jobs.map((j: JobRecord) => j.id)).toEqual(["6", "5"]);
+
+    const searchKey = await cli(["jobs", "ls", "--search", "order-1", "--store", url]);
+    expect(searchKey.stdout).toContain("(--search matched the dedupe key)");
+    const searchGroup = JSON.parse(
+      (await cli(["jobs", "ls", "--search", "player:7", "--limit", "1", "--json", "--store", url])).stdout,
+    );
+    expect(searchGroup).toMatchObject({ matchedBy: "group", jobs: [{ id: "6" }], nextCursor: "6" });
+    const searchId = JSON.parse(
+      (await cli(["jobs", "ls", "--search", "2", "--json", "--store", url])).stdout,
+    );
+    expect(searchId).toMatchObject({
+      matchedBy: "id",
+      jobs: [{ id: "2", queue: "other-q" }],
+      nextCursor: null,
+    });
+    const nothing = await cli(["jobs", "ls", "--search", "no-such-thing", "--store", url]);
+    expect(nothing.stdout).toBe("no jobs match\n");
+
+    const show = await cli(["jobs", "show", "5", "--store", url]);
+    expect(show.stdout).toMatch(/\n {2}key\s+-\n {2}group\s+player:7\n/);
+  });
+
+  it("jobs retry --all retries a queue's discarded jobs: plain summary off a terminal, --json counts", async () => {
+    const url = await storeWithFailures(30);
+    const r = await cli([
+      "jobs",
+      "retry",
+      "--all",
+      "--queue",
+      "jobs-q",
+      "--state",
+      "discarded",
+      "--store",
+      url,
+    ]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toMatch(/^retried 30 discarded jobs in queue jobs-q in \S+\n$/);
+    expect(await withApp(url, (app) => app.countJobs("jobs-q"))).toMatchObject({
+      available: 30,
+      discarded: 0,
+    });
+    expect(await withApp(url, (app) => app.countJobs("other-q"))).toMatchObject({ discarded: 2 });
+
+    const again = await cli(["jobs", "retry", "--all", "--queue", "jobs-q", "--store", url]);
+    expect(again.stdout).toBe("no discarded jobs in queue jobs-q: nothing to retry\n");
+    const rest = JSON.parse((await cli(["jobs", "retry", "--all", "--json", "--store", url])).stdout);
+    expect(rest).toMatchObject({ state: "discarded", queue: null, retried: 2, skipped: 0 });
+    expect(typeof rest.ms).toBe("number");
+  });
+
+  it("jobs retry --all draws a progress bar on a terminal", async () => {
+    const url = await storeWithFailures(40);
+    const r = await cliTTY(["jobs", "retry", "--all", "--state", "discarded", "--store", url]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain("retry discarded");
+    expect(r.stderr).toContain("42/42");
+    expect(r.stderr).toMatch(/█/);
+    expect(r.stdout).toMatch(/^retried 42 discarded jobs in every queue in /);
+  });
+
+  it("jobs retry: an id or --all, and --queue/--state only with --all (exit 2, nothing touched)", async () => {
+    const url = await storeWithFailures(1);
+    for (const argv of [
+      ["jobs", "retry"],
+      ["jobs", "retry", "1", "--all"],
+      ["jobs", "retry", "1", "--state", "discarded"],
+      ["jobs", "retry", "--queue", "jobs-q"],
+      ["jobs", "retry", "--all", "--state", "running"],
+      ["jobs", "retry", "abc"],
+    ]) {
+      const r = await cli([...argv, "--store", url]);
+      expect(r.code, argv.join(" ")).toBe(2);
+      expect(r.stderr).not.toBe("");
+    }
+    expect(await withApp(url, (app) => app.countJobs())).toMatchObject({ discarded: 3 });
+  });
+
+  it("stats prints one frame off a terminal or with --once; --json parses", async () => {
+    const url = await storeWithFailures(3);
+    const r = await cli(["stats", "--store", url]);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trimEnd().split("\n");
+    expect(lines[0]).toMatch(/^sqlite store {2}\d{4}-\d\d-\d\dT.*Z {2}workers 0 {2}schedules 0 {2}queues 3$/);
+    expect(lines[1]).toMatch(
+      /^QUEUE\s+PAUSED\s+SCHEDULED\s+AVAILABLE\s+RUNNING.*DISCARDED\s+DONE\/MIN\s+FAILED\/MIN$/,
+    );
+    expect(r.stdout).toMatch(/\njobs-q\s+no\s+0\s+0\s+0\s+0\s+0\s+0\s+3\s+0\s+3\n/);
+    expect(r.stdout).toMatch(/\n\(all\)\s+3\s+0\s+0\s+0\s+0\s+0\s+5\s+0\s+5\n/);
+    const once = await cliTTY(["stats", "--once", "--store", url]);
+    expect(once.stdout).toBe(
+      r.stdout.replace(/\d{4}-\d\d-\d\dT\S+Z/, once.stdout.match(/\d{4}-\d\d-\d\dT\S+Z/)![0]),
+    );
+    const json = JSON.parse((await cli(["stats", "--json", "--store", url])).stdout);
+    expect(json).toMatchObject({ storeKind: "sqlite", workers: 0, totals: { discarded: 5, scheduled: 3 } });
+    expect(json.rates).toEqual([
+      { queue: "jobs-q", completed: 0, failed: 3 },
+      { queue: "mail", completed: 0, failed: 0 },
+      { queue: "other-q", completed: 0, failed: 2 },
+    ]);
+    expect(json.throughput).toHaveLength(60);
+  });
+
+  it("stats redraws on a terminal until stopped, then leaves the last frame", async () => {
+    const url = await storeWithFailures(1);
+    const stop = new AbortController();
+    // Stopped once three frames were drawn (whenever that is: no timing is asserted).
+    const r = await cliTTY(["stats", "--interval", "100", "--store", url], {
+      signal: stop.signal,
+      onStdout: (soFar) => {
+        if (soFar.split("(Ctrl-C to quit)").length > 3) stop.abort();
+      },
+    });
+    expect(r.code).toBe(0);
+    const frames = r.stdout.split("\u001b[H").length - 1;
+    expect(frames).toBeGreaterThanOrEqual(3);
+    expect(r.stdout.startsWith("\u001b[?1049h")).toBe(true);
+    expect(r.stdout).toContain("(Ctrl-C to quit)");
+    const leave = "\u001b[?1049l";
+    const after = r.stdout.slice(r.stdout.lastIndexOf(leave) + leave.length);
+    expect(after).toMatch(/^sqlite store .*\nQUEUE/);
+  });
+
+  it("doctor on a SQLite file: a table of checks and an ok verdict, exit 0; --json parses", async () => {
+    const url = await registeredStore();
+    const r = await cli(["doctor", "--store", url]);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trimEnd().split("\n");
+    expect(lines[0]).toMatch(/^CHECK\s+STATUS\s+DETAIL$/);
+    for (const name of ["reachable", "schema", "journal", "durability", "file", "disk", "clock"]) {
+      expect(r.stdout).toMatch(new RegExp(`\\n${name}\\s+(ok|WARN)\\s+\\S`));
+    }
+    expect(r.stdout).toMatch(/\nschema\s+ok\s+schema version 2, current\n/);
+    expect(r.stdout).toMatch(/\ndurability\s+ok\s+synchronous=FULL/);
+    expect(r.stdout).toMatch(/\nclock\s+ok\s+ok, same machine/);
+    expect(lines.at(-1)).toMatch(
+      /^verdict: (ok \(sqlite store, 7 checks passed\)|warn \(sqlite store; .*\))$/,
+    );
+    const json = JSON.parse((await cli(["doctor", "--json", "--store", url])).stdout);
+    expect(json.storeKind).toBe("sqlite");
+    expect(json.checks.map((c: { name: string }) => c.name)).toEqual([
+      "reachable",
+      "schema",
+      "journal",
+      "durability",
+      "file",
+      "disk",
+      "clock",
+    ]);
+    expect(["ok", "warn"]).toContain(json.verdict);
+  });
+
+  it("doctor on memory warns about durability (exit 0); on a missing file it fails (exit 1) and creates nothing", async () => {
+    const memory = await cli(["doctor", "--store", "memory"]);
+    expect(memory.code).toBe(0);
+    expect(memory.stdout).toMatch(/\ndurability\s+WARN\s+memory store: nothing survives the process/);
+    expect(memory.stdout).toMatch(/\nclock\s+ok\s+skipped: /);
+    expect(memory.stdout.trimEnd().split("\n").at(-1)).toBe(
+      "verdict: warn (memory store; 1 to look at: durability)",
+    );
+
+    const { url, path } = freshStore();
+    const missing = await cli(["doctor", "--store", url]);
+    expect(missing.code).toBe(1);
+    expect(missing.stdout).toMatch(/^CHECK\s+STATUS\s+DETAIL\nreachable\s+FAIL\s+no SQLite database at /);
+    expect(missing.stdout).toContain("verdict: fail (sqlite store; 1 failed: reachable)");
+    expect(existsSync(path)).toBe(false);
+    const json = JSON.parse((await cli(["doctor", "--json", "--store", url])).stdout);
+    expect(json).toMatchObject({ verdict: "fail", checks: [{ name: "reachable", status: "fail" }] });
+  });
+
+  it("stats estimates the last 60 s from the current minute and the overlapping part of the previous", async () => {
+    const { lastMinute } = await import("../src/cli/commands/stats.js");
+    const point = (minute: number, completed: number, failed: number) => ({
+      minute,
+      completed,
+      failed,
+      retried: failed,
+      discarded: 0,
+      cancelled: 0,
+      rescued: 0,
+    });
+    const m = 1_800_000_000_000 - (1_800_000_000_000 % 60_000);
+    const points = [point(m - 60_000, 60, 8), point(m, 10, 1)];
+    expect(lastMinute(points, m + 15_000)).toEqual({ completed: 55, failed: 7 });
+    expect(lastMinute(points, m)).toEqual({ completed: 70, failed: 9 });
+    expect(lastMinute(points, m + 59_999)).toEqual({ completed: 10, failed: 1 });
+    expect(lastMinute([point(m, 4, 2)], m + 30_000)).toEqual({ completed: 4, failed: 2 });
+    expect(lastMinute([], m)).toEqual({ completed: 0, failed: 0 });
+  });
+
+  it("queues ls --json carries each queue's job types", async () => {
+    const url = await registeredStore();
+    const list = JSON.parse((await cli(["queues", "ls", "--json", "--store", url])).stdout);
+    expect(list).toEqual([
+      expect.objectContaining({ name: "default", jobTypes: ["explode"] }),
+      expect.objectContaining({ name: "mail", jobTypes: ["greet"] }),
+    ]);
   });
 });

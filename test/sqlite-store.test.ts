@@ -149,6 +149,50 @@ describe("sqlite store: migrations", () => {
     await expect(opening).rejects.toThrow(/newer/);
   });
 
+  it("upgrades a version 1 database in place: its jobs stay, listing by group and the registry work", async () => {
+    const path = join(tempDir(), "v1.db");
+    const db = new Database(path);
+    db.pragma("journal_mode = WAL");
+    db.exec(
+      "CREATE TABLE conveyor_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
+    );
+    db.exec(MIGRATIONS[0]!.sql);
+    db.prepare("INSERT INTO conveyor_migrations (version, name, applied_at) VALUES (1, ?, 0)").run(
+      MIGRATIONS[0]!.name,
+    );
+    db.prepare(
+      "INSERT INTO jobs (name, queue, state, data, max_attempts, max_stalls, run_at, created_at, group_key) " +
+        "VALUES ('old', 'q', 'completed', 'null', 3, 2, ?, ?, 'g1')",
+    ).run(T0, T0);
+    db.close();
+    const store = await open(path);
+    expect(store.migrationStatus()).toEqual({ current: LATEST_VERSION, latest: LATEST_VERSION });
+    expect((await store.jobList({ limit: 10, group: "g1" })).jobs.map((j) => j.name)).toEqual(["old"]);
+    await store.workerBeat({
+      worker: {
+        id: "w",
+        hostname: "h",
+        pid: 1,
+        queues: ["q"],
+        names: ["old"],
+        concurrency: 1,
+        executor: "inline",
+        startedAt: T0,
+        running: [],
+        meta: {},
+      },
+      ttlMs: 1_000,
+      now: T0,
+    });
+    expect((await store.workerList({ now: T0 })).map((w) => w.id)).toEqual(["w"]);
+    const health = await store.storeHealth({ now: T0 });
+    expect(health.checks.find((c) => c.name === "schema")).toEqual({
+      name: "schema",
+      status: "ok",
+      detail: `schema version ${LATEST_VERSION}, current`,
+    });
+  });
+
   it("refuses a file that is not a database", async () => {
     const path = join(tempDir(), "not.db");
     writeFileSync(path, "this is not a sqlite database, just some text that is long enough".repeat(20));

@@ -24,13 +24,10 @@ export const SYSTEMS = {
     enabled: true,
     open: async (o) => (await import("./conveyor.mjs")).open("memory", o),
   },
-  // The Redis store is not built yet. When `Conveyor.open({ store: "redis://..." })` works, set enabled: true
-  // (the adapter already passes the bench's Redis URL as the store).
   "conveyor-redis": {
     redis: true,
     crossProcess: true,
-    enabled: false,
-    note: "the Conveyor Redis store does not exist yet",
+    enabled: true,
     open: async (o) => (await import("./conveyor.mjs")).open("redis", o),
   },
   bullmq: {

@@ -15,7 +15,7 @@ export function storeOption(cmd: Command): Command {
   return cmd.addOption(
     new Option(
       "--store <url>",
-      'store URL: "sqlite:<path>" or "memory" (default: $CONVEYOR_STORE, else sqlite:./conveyor.db)',
+      'store URL: "sqlite:<path>", "redis://host:port/db" or "memory" (default: $CONVEYOR_STORE, else sqlite:./conveyor.db)',
     ).argParser(parseStoreUrl),
   );
 }
@@ -61,12 +61,15 @@ export function assertStoreExists(url: string, io: CliIO): void {
   }
 }
 
-/** commander parser for `--store`. */
+/** commander parser for `--store`: a SQLite path, a Redis URL or "memory". */
 export function parseStoreUrl(value: string): string {
   if (value === "memory" || value === "memory:") return value;
+  if (/^rediss?:\/\/./.test(value)) return value;
   const path = sqlitePathOf(value);
   if (path !== null && path.length > 0) return value;
-  throw new InvalidArgumentError(`Use "sqlite:<path>" (e.g. sqlite:./conveyor.db) or "memory".`);
+  throw new InvalidArgumentError(
+    `Use "sqlite:<path>" (e.g. sqlite:./conveyor.db), "redis://host:6379/0" or "memory".`,
+  );
 }
 
 /** A commander parser for an integer flag between `min` and `max`. */

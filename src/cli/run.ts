@@ -1,11 +1,14 @@
 import { createRequire } from "node:module";
 import { Command, CommanderError } from "commander";
 import { ConveyorError } from "../errors.js";
+import { registerDashboard } from "./commands/dashboard.js";
 import { registerDemo } from "./commands/demo.js";
+import { registerDoctor } from "./commands/doctor.js";
 import { registerEnqueue } from "./commands/enqueue.js";
 import { registerJobs } from "./commands/jobs.js";
 import { registerQueues } from "./commands/queues.js";
 import { registerSchedules } from "./commands/schedules.js";
+import { registerStats } from "./commands/stats.js";
 import { registerWorker } from "./commands/worker.js";
 import { type CliIO, println, UsageError } from "./io.js";
 
@@ -65,14 +68,18 @@ export function buildProgram(ctx: CommandContext): Command {
         "Example:",
         "  $ conveyor demo",
         "  $ conveyor jobs ls --state discarded --store sqlite:./conveyor.db",
+        "  $ conveyor doctor",
       ].join("\n"),
     );
   registerDemo(program, ctx);
+  registerDashboard(program, ctx);
   registerWorker(program, ctx);
   registerEnqueue(program, ctx);
   registerJobs(program, ctx);
   registerQueues(program, ctx);
   registerSchedules(program, ctx);
+  registerStats(program, ctx);
+  registerDoctor(program, ctx);
   return program;
 }
 

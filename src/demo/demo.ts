@@ -11,8 +11,11 @@ import type { CliIO } from "../cli/io.js";
 import { println } from "../cli/io.js";
 import { createProgress, isInteractive } from "../cli/progress.js";
 import { Conveyor, type EnqueueOptions } from "../conveyor.js";
+import { type DashboardServer, DEFAULT_DASHBOARD_PORT, serveDashboard } from "../dashboard/server.js";
+import { OptionsError } from "../errors.js";
 import type { AnyJobDefinition } from "../job/define.js";
 import { FINAL_STATES, JOB_STATES, type JobState } from "../job/states.js";
+import { createMetrics } from "../observability/metrics.js";
 import type { JobCounts, JobRecord } from "../store/store.js";
 import demoJobs, { analyseFile, DEMO_QUEUES, flakyUpload, resizeImage, sendEmail, syncCrm } from "./jobs.js";
 
@@ -26,6 +29,46 @@ export interface DemoOptions {
   concurrency?: number;
   /** The demo fails if the jobs are not all final by then. Default 60,000 ms. */
   timeoutMs?: number;
+  /**
+   * Serve the dashboard on 127.0.0.1 while the demo runs: `false` for none, or the port (default 4300; when
+   * that port is taken, any free one; 0 for any free one).
+   */
+  dashboard?: false | { port?: number };
+}
+
+/** The demo's schedule: a digest e-mail every 30 s, fired by the scheduler the demo runs on a terminal. */
+export const DEMO_SCHEDULE = { id: "demo-digest", everyMs: 30_000 } as const;
+
+/**
+ * Serves the dashboard for the demo on 127.0.0.1: on `port` (default 4300), or on any free port when the
+ * default one is taken.
+ */
+async function startDashboard(
+  app: Conveyor,
+  port: number | undefined,
+): Promise<{ server: DashboardServer; close(): Promise<void> }> {
+  const metrics = createMetrics(app);
+  const serve = (p: number): Promise<DashboardServer> =>
+    serveDashboard({ admin: app.admin, port: p, metrics: metrics.handler });
+  let server: DashboardServer;
+  try {
+    server = await serve(port ?? DEFAULT_DASHBOARD_PORT);
+  } catch (err) {
+    const inUse =
+      err instanceof OptionsError && (err.cause as { code?: string } | undefined)?.code === "EADDRINUSE";
+    if (!inUse || port !== undefined) {
+      metrics.close();
+      throw err;
+    }
+    server = await serve(0);
+  }
+  return {
+    server,
+    async close() {
+      await server.close();
+      metrics.close();
+    },
+  };
 }
 
 /** One job the demo will enqueue. */
@@ -133,9 +176,15 @@ export async function runDemo(options: DemoOptions, io: CliIO): Promise<number> 
     println(out, `store: ${url}`);
   }
   const app = await Conveyor.open({ store: url });
+  let dashboard: Awaited<ReturnType<typeof startDashboard>> | null = null;
   try {
-    return await demoOn(app, url, n, concurrency, timeoutMs, interactive, io);
+    if (options.dashboard !== false) {
+      dashboard = await startDashboard(app, options.dashboard?.port);
+      println(out, `dashboard: ${dashboard.server.url} (open it to watch the jobs run)`);
+    }
+    return await demoOn(app, url, n, concurrency, timeoutMs, interactive, io, dashboard?.server.url ?? null);
   } finally {
+    await dashboard?.close();
     await app.close({ graceMs: 2_000 });
   }
 }
@@ -148,12 +197,18 @@ async function demoOn(
   timeoutMs: number,
   interactive: boolean,
   io: CliIO,
+  dashboardUrl: string | null,
 ): Promise<number> {
   const out = io.stdout;
   const countAll = async (): Promise<JobCounts> =>
     sumCounts(await Promise.all(DEMO_QUEUES.map((q) => app.countJobs(q))));
   const baseline = await countAll();
   const plan = planDemo(n);
+  // A persisted schedule for the dashboard's schedules page; it fires only while the demo keeps running.
+  await app.schedule(DEMO_SCHEDULE.id, { everyMs: DEMO_SCHEDULE.everyMs }, sendEmail, {
+    to: "team@example.com",
+    subject: "Demo digest",
+  });
 
   // Enqueue: one enqueueMany per job type (one transaction each on SQLite).
   const enqueueStart = Date.now();
@@ -317,15 +372,25 @@ async function demoOn(
   }
 
   if (interactive) {
+    const scheduler = app.scheduler();
+    await scheduler.start();
     println(out);
-    println(out, "The worker keeps running: enqueue more demo jobs from another terminal, e.g.");
+    if (dashboardUrl !== null) println(out, `dashboard: ${dashboardUrl}`);
+    println(
+      out,
+      `The worker keeps running, and the schedule "${DEMO_SCHEDULE.id}" enqueues an e-mail every ${DEMO_SCHEDULE.everyMs / 1_000} s.`,
+    );
+    println(out, "Enqueue more demo jobs from another terminal, e.g.");
     println(
       out,
       `  ${cliCommand()} enqueue send-email --data '{"to":"ada@example.com","subject":"hi"}' --store ${url}`,
     );
-    println(out, "(a dashboard will be served here later). Ctrl-C exits.");
+    println(out, "Ctrl-C exits.");
     await waitForStop(io);
     println(out, "stopping...");
+    await scheduler.stop();
+  } else if (dashboardUrl !== null) {
+    println(out, "dashboard closed (in a terminal, the demo keeps it and the worker running until Ctrl-C)");
   }
   return 0;
 }

@@ -40,6 +40,14 @@ export interface Migration {
  *   empty; such rows are deleted a few at a time by claims that write logs).
  * - `schedules`: one row per schedule; `spec`, `catch_up`, `options` and `data` as JSON text; a fire is a
  *   compare-and-set on `next_run_at`. `schedules_due` holds unpaused schedules with a next run.
+ *
+ * Version 2 (the admin API):
+ * - `workers`: one row per worker that beat (`record` is the WorkerRecord as JSON), listed while
+ *   `expires_at > now`; expired rows are deleted by later beats.
+ * - `queue_stats`: attempt outcomes per (minute, queue), upserted by one statement per finish or rescue
+ *   transaction; rows older than 24 hours are deleted when a transaction first counts in a new minute.
+ * - `jobs_group_all`: every grouped job by group key and id, in every state, for listing a group's jobs
+ *   (`jobs_group` holds non-final jobs only). Neither column changes after insert, so no transition touches it.
  */
 export const MIGRATIONS: readonly Migration[] = [
   {
@@ -161,6 +169,32 @@ CREATE TABLE schedules (
   updated_at INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX schedules_due ON schedules (next_run_at) WHERE paused = 0 AND next_run_at IS NOT NULL;
+`,
+  },
+  {
+    version: 2,
+    name: "worker registry, outcome counts, group listing",
+    sql: `
+CREATE TABLE workers (
+  id TEXT PRIMARY KEY,
+  record TEXT NOT NULL,
+  last_beat_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX workers_expires ON workers (expires_at);
+
+CREATE TABLE queue_stats (
+  minute INTEGER NOT NULL,
+  queue TEXT NOT NULL,
+  completed INTEGER NOT NULL DEFAULT 0,
+  retried INTEGER NOT NULL DEFAULT 0,
+  discarded INTEGER NOT NULL DEFAULT 0,
+  cancelled INTEGER NOT NULL DEFAULT 0,
+  rescued INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (minute, queue)
+) WITHOUT ROWID;
+
+CREATE INDEX jobs_group_all ON jobs (group_key, id) WHERE group_key IS NOT NULL;
 `,
   },
 ];

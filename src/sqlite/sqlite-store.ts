@@ -27,6 +27,7 @@ import type {
   JobTypeInfo,
   JobTypeRegistration,
   QueueInfo,
+  QueueMinuteStats,
   RateLimit,
   ScheduleFireParams,
   ScheduleFireResult,
@@ -35,7 +36,9 @@ import type {
   ScheduleUpsertResult,
   Store,
   StoreCapabilities,
+  StoreCheck,
   Unwatch,
+  WorkerRecord,
 } from "../store/store.js";
 import { toJsonColumn, toJsonText } from "./json.js";
 import { LATEST_VERSION, type MigrationStatus } from "./migrations.js";
@@ -61,6 +64,15 @@ import {
   toRecord,
   type Watcher,
 } from "./rows.js";
+import {
+  beatIn,
+  healthChecks,
+  listStatsIn,
+  listWorkersIn,
+  prepareRegistryStatements,
+  type RegistryStatements,
+  StatsTally,
+} from "./sqlite-registry.js";
 import { SqliteSchedules } from "./sqlite-schedules.js";
 import {
   type InsertRow,
@@ -138,6 +150,10 @@ export class SqliteStore implements Store {
   #hintAll = false;
   #hintScheduled = false;
   readonly #schedules: SqliteSchedules;
+  /** Worker registry and outcome counts (`sqlite-registry.ts`). */
+  readonly #r: RegistryStatements;
+  /** The last minute this connection swept old outcome counts in. */
+  readonly #statsSweep = { minute: 0 };
 
   /** @internal Use {@link openSqliteStore}. */
   constructor(db: Database.Database, path: string, durability: SqliteDurability, busyTimeoutMs: number) {
@@ -146,6 +162,7 @@ export class SqliteStore implements Store {
     this.durability = durability;
     this.#busyTimeoutMs = busyTimeoutMs;
     this.#s = prepareStatements(db);
+    this.#r = prepareRegistryStatements(db);
     const transaction = db.transaction((fn: () => unknown) => fn());
     this.#tx = (fn) => transaction.immediate(fn);
     this.#notify = new NotifyFile(`${path}-notify`);
@@ -655,6 +672,7 @@ export class SqliteStore implements Store {
     const s = this.#s;
     const result = await this.#write((): JobFinishManyResult => {
       const applied = new Array<boolean>(prepared.length).fill(false);
+      const tally = new StatsTally();
       // Consecutive completions go in one statement; anything else (or the same job again) flushes them
       // first, so updates still apply in order.
       let completes: Array<[number, string, string | null, number, string | null]> = [];
@@ -663,7 +681,9 @@ export class SqliteStore implements Store {
       const flushCompletes = () => {
         if (completes.length === 0) return;
         const done = new Set<number>();
-        for (const id of s.completeMany.all({ now, rows: JSON.stringify(completes) }) as number[]) {
+        const rows = s.completeMany.all({ now, rows: JSON.stringify(completes) }) as Array<[number, string]>;
+        for (const [id, queue] of rows) {
+          tally.add(queue, "completed");
           if (id > 0) {
             done.add(id);
             continue;
@@ -694,18 +714,25 @@ export class SqliteStore implements Store {
         const args = { id: u.id, token: u.token, now, setProgress: u.setProgress, progress: u.progress };
         let held: boolean;
         type Row = [string, string | null] | undefined;
+        let row: Row;
         switch (u.type) {
           case "retry":
-            held = ended(s.retry.get({ ...args, runAt: u.runAt, error: u.error }) as Row, true);
+            row = s.retry.get({ ...args, runAt: u.runAt, error: u.error }) as Row;
+            held = ended(row, true);
+            if (held) tally.add(row![0], "retried");
             break;
           case "discard":
-            held = ended(s.discard.get({ ...args, error: u.error }) as Row, false);
+            row = s.discard.get({ ...args, error: u.error }) as Row;
+            held = ended(row, false);
+            if (held) tally.add(row![0], "discarded");
             break;
           case "snooze":
             held = ended(s.snooze.get({ ...args, runAt: u.runAt }) as Row, true);
             break;
           case "cancel":
-            held = ended(s.cancel.get({ ...args, error: u.error }) as Row, false);
+            row = s.cancel.get({ ...args, error: u.error }) as Row;
+            held = ended(row, false);
+            if (held) tally.add(row![0], "cancelled");
             break;
           case "release":
             held = ended(s.release.get(args) as Row, true);
@@ -715,6 +742,7 @@ export class SqliteStore implements Store {
         applied[i] = held;
       });
       flushCompletes();
+      tally.write(this.#r, now, this.#statsSweep);
       if (touched.length > 0) {
         for (const queue of this.#refreshGroups(touched)) hintQueues.add(queue);
         touched = [];
@@ -799,9 +827,11 @@ export class SqliteStore implements Store {
     await this.#write(() => {
       const rows = s.expired.all({ now, limit: params.limit }) as ExpiredRow[];
       const touched: Array<[string, string | null]> = [];
+      const tally = new StatsTally();
       for (const row of rows) {
         const id = String(row.id);
         const args = { id: row.id, token: row.lease_token, now };
+        tally.add(row.queue, "rescued");
         if (row.cancel_requested !== 0) {
           const error: AttemptError = {
             attempt: row.attempt,
@@ -812,6 +842,7 @@ export class SqliteStore implements Store {
           };
           s.rescueCancel.run({ ...args, error: errorText(error, id) });
           result.cancelled.push(id);
+          tally.add(row.queue, "cancelled");
           touched.push([row.queue, row.group_key]);
           continue;
         }
@@ -827,6 +858,7 @@ export class SqliteStore implements Store {
         if (row.stalls + 1 > row.max_stalls) {
           s.rescueDiscard.run({ ...args, error: errorText(error, id) });
           result.discarded.push(id);
+          tally.add(row.queue, "discarded");
         } else {
           s.rescueAvailable.run({ ...args, error: errorText(error, id) });
           result.rescued.push(id);
@@ -834,6 +866,7 @@ export class SqliteStore implements Store {
         }
         touched.push([row.queue, row.group_key]);
       }
+      tally.write(this.#r, now, this.#statsSweep);
       for (const queue of this.#refreshGroups(touched)) queues.add(queue);
     });
     if (queues.size > 0) this.#hint(queues);
@@ -907,6 +940,16 @@ export class SqliteStore implements Store {
       if (params.name !== undefined) {
         where.push("name = @name");
         args.name = params.name;
+      }
+      // Key and group listings read their own indexes (jobs_key, jobs_group_all), whose conditions are
+      // repeated so the planner can use them.
+      if (params.key !== undefined) {
+        where.push("key IS NOT NULL AND key = @key");
+        args.key = params.key;
+      }
+      if (params.group !== undefined) {
+        where.push("group_key IS NOT NULL AND group_key = @group");
+        args.group = params.group;
       }
       if (cursor !== null) {
         where.push("id < @cursor");
@@ -1142,6 +1185,48 @@ export class SqliteStore implements Store {
       }
       return [...queues.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     });
+  }
+
+  /** Upserts the worker's row (not fsynced: a beat lost in a power cut is replaced by the next one). */
+  async workerBeat(params: {
+    worker: Omit<WorkerRecord, "lastBeatAt">;
+    ttlMs: number;
+    now: number;
+  }): Promise<void> {
+    if (this.#db === null) throw new ClosedError("sqlite store");
+    const { worker, ttlMs, now } = params;
+    await this.#write(() => beatIn(this.#r, worker, ttlMs, now), { durable: false });
+  }
+
+  async workerRemove(params: { id: string }): Promise<void> {
+    if (this.#db === null) throw new ClosedError("sqlite store");
+    await this.#write(() => this.#r.workerRemove.run(params.id), { durable: false });
+  }
+
+  async workerList(params: { now: number }): Promise<WorkerRecord[]> {
+    return this.#run(() => listWorkersIn(this.#r, params.now));
+  }
+
+  /** Counts by minute then queue, read from `queue_stats`; rows older than a day are swept by writers. */
+  async statsList(params: { from: number; to: number; queue?: string }): Promise<QueueMinuteStats[]> {
+    return this.#run(() => listStatsIn(this.#r, params));
+  }
+
+  /**
+   * Checks "schema" (migrations current), "journal" (WAL), "durability" (`synchronous` FULL ok, NORMAL warns
+   * with what a power loss can lose), "file" (path and sizes) and "disk" (free space); `serverTime` is this
+   * machine's clock, the one every process on the file shares.
+   */
+  async storeHealth(_params: { now: number }): Promise<{ checks: StoreCheck[]; serverTime: number | null }> {
+    const settings = this.connectionSettings();
+    const migration = this.migrationStatus();
+    const checks = healthChecks({
+      path: this.path,
+      migration,
+      journalMode: settings.journalMode,
+      synchronous: settings.synchronous,
+    });
+    return { checks, serverTime: Date.now() };
   }
 
   /** Inserts or replaces a schedule; a replaced one keeps `next_run_at` when its spec is unchanged. */

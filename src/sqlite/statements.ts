@@ -322,15 +322,17 @@ export function prepareStatements(db: Database.Database) {
         `WHERE id IN (SELECT value FROM json_each(@ids)) AND state = 'available' RETURNING ${JOB_COLUMNS}`,
     ).raw(),
     // All completions of a batch in one statement: rows are [id, token, result JSON, setProgress, progress JSON].
-    // Grouped jobs come back with a negative id, so their groups are refreshed.
+    // Returns [id, queue] per completed job; grouped jobs come back with a negative id, so their groups are
+    // refreshed.
     completeMany: p(
       "UPDATE jobs SET state = 'completed', result = v.result, finished_at = @now, lease_owner = NULL, " +
         "lease_token = NULL, lease_expires_at = NULL, cancel_requested = 0, " +
         "progress = CASE WHEN v.sp THEN v.progress ELSE jobs.progress END FROM (SELECT value ->> 0 AS id, " +
         "value ->> 1 AS token, value ->> 2 AS result, value ->> 3 AS sp, value ->> 4 AS progress " +
         "FROM json_each(@rows)) AS v WHERE jobs.id = v.id AND jobs.lease_token = v.token " +
-        "AND jobs.state = 'running' RETURNING CASE WHEN jobs.group_key IS NULL THEN jobs.id ELSE -jobs.id END",
-    ).pluck(),
+        "AND jobs.state = 'running' RETURNING CASE WHEN jobs.group_key IS NULL THEN jobs.id ELSE -jobs.id END, " +
+        "jobs.queue",
+    ).raw(),
     retry: p(
       `UPDATE jobs SET state = 'retryable', run_at = @runAt, ${APPEND_ERROR}, ${END_LEASE} ${HELD} ` +
         "RETURNING queue, group_key",

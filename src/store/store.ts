@@ -280,6 +280,10 @@ export interface JobListParams {
   limit: number;
   /** Return jobs with an id lower than this (the previous page's `nextCursor`). */
   cursor?: string;
+  /** Only jobs with this dedupe key (exact; see {@link JobRecord.key}). */
+  key?: string;
+  /** Only jobs of this group key (exact; within `queue` when given, else in any queue). */
+  group?: string;
 }
 
 export interface JobListResult {
@@ -387,6 +391,50 @@ export interface StoreCapabilities {
 /** Stops a `watch`. */
 export type Unwatch = () => void;
 
+/** A worker as it last announced itself (see {@link Store.workerBeat}). */
+export interface WorkerRecord {
+  /** The worker id (the lease owner of the jobs it claims). */
+  id: string;
+  hostname: string;
+  pid: number;
+  queues: string[];
+  /** Job types it runs. */
+  names: string[];
+  concurrency: number;
+  /** "inline" | "thread" | "process" (or "mixed"). */
+  executor: string;
+  startedAt: number;
+  /** Set by the store to the `now` of the latest beat. */
+  lastBeatAt: number;
+  /** Ids of the jobs it runs at the time of the beat. */
+  running: string[];
+  /** Free JSON (the conveyor version, the app's name...). */
+  meta: Record<string, unknown>;
+}
+
+/** Attempt outcomes of one queue in one minute (see {@link Store.statsList}). */
+export interface QueueMinuteStats {
+  queue: string;
+  /** Start of the minute, epoch ms (a multiple of 60,000). */
+  minute: number;
+  completed: number;
+  /** Failed attempts that will run again (outcome retry). */
+  retried: number;
+  discarded: number;
+  cancelled: number;
+  /** Expired leases the rescuer acted on. */
+  rescued: number;
+}
+
+/** One check `conveyor doctor` prints (see {@link Store.storeHealth}). */
+export interface StoreCheck {
+  /** Short stable name: "connection", "schema", "journal", "durability", "eviction", "persistence"... */
+  name: string;
+  status: "ok" | "warn" | "fail";
+  /** One line for people: what was found and, unless ok, what to do. */
+  detail: string;
+}
+
 export interface Store extends ScheduleStore {
   /** "memory", "sqlite", "redis". */
   readonly kind: string;
@@ -478,6 +526,35 @@ export interface Store extends ScheduleStore {
   queueRateLimit(params: { queue: string; limit: RateLimit | null }): Promise<void>;
   /** Every queue that holds jobs, is paused or has a registered job type, by name. */
   queueList(): Promise<QueueInfo[]>;
+
+  /**
+   * Upserts the worker's record with `lastBeatAt = now`; it is listed until `now + ttlMs` unless beaten
+   * again. A beat replaces every field of the record (`startedAt` included: the worker sends the same one).
+   */
+  workerBeat(params: { worker: Omit<WorkerRecord, "lastBeatAt">; ttlMs: number; now: number }): Promise<void>;
+  /** Removes a worker's record (a worker that stops cleanly); no error if absent. */
+  workerRemove(params: { id: string }): Promise<void>;
+  /**
+   * Workers whose latest beat has not expired at `now` (`now < lastBeatAt + ttlMs`), by id (code-unit order).
+   * Expiry is judged against `now`, not the store's own clock. Stores may delete expired records at any time.
+   */
+  workerList(params: { now: number }): Promise<WorkerRecord[]>;
+
+  /**
+   * Counts by queue and minute of `now`: every applied jobFinishMany update counts its outcome (complete →
+   * completed, retry → retried, discard → discarded, cancel → cancelled; snooze and release are not
+   * counted); every job jobRescue acts on counts `rescued`, plus `discarded` or `cancelled` when that is what
+   * it did. Returns the minutes in [from, to) that have any count, by minute then queue; `queue` filters.
+   * Counts older than 24 hours may be dropped by the store. Written atomically with the transitions they count.
+   */
+  statsList(params: { from: number; to: number; queue?: string }): Promise<QueueMinuteStats[]>;
+
+  /**
+   * The store's own health checks (see {@link StoreCheck}) and its clock: `serverTime` in epoch ms, or null
+   * when the store has no clock of its own (memory). Never throws for a finding: a bad setting is a check
+   * with status "warn" or "fail".
+   */
+  storeHealth(params: { now: number }): Promise<{ checks: StoreCheck[]; serverTime: number | null }>;
 
   /**
    * Calls `listener` when jobs may have become available in one of `queues` (an insert, a retry, a resume).

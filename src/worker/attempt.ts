@@ -7,6 +7,7 @@ import { backoffDelay } from "../job/backoff.js";
 import type { AnyJobDefinition, JobContext } from "../job/define.js";
 import { isHandlerOutcome, outcomeKind } from "../job/outcome.js";
 import { validateData } from "../job/validate.js";
+import { type ActiveSpan, endAttemptSpan, runInSpan, startAttemptSpan } from "../observability/tracing.js";
 import type {
   AttemptError,
   AttemptErrorKind,
@@ -61,6 +62,8 @@ export class Attempt {
   #reportTimer: (() => void) | null = null;
   #reporting = false;
   #finished = false;
+  /** The attempt's CONSUMER span; null when tracing is off (and for the jobs of a batch: the batch has one). */
+  #span: ActiveSpan | null = null;
   readonly #env: AttemptEnv;
   readonly #def: AnyJobDefinition;
 
@@ -124,9 +127,11 @@ export class Attempt {
     if (timeoutMs)
       this.#cancelTimeout = clock.setTimeout(() => this.abort(new JobTimeoutError(timeoutMs)), timeoutMs);
     if (events.has("job:started")) events.emit("job:started", { job, workerId });
+    const span = startAttemptSpan(job, workerId);
+    this.#span = span;
     let work: Promise<unknown>;
     try {
-      work = this.#execute();
+      work = span === null ? this.#execute() : runInSpan(span, () => this.#execute());
     } catch (err) {
       work = Promise.reject(err);
     }
@@ -148,6 +153,7 @@ export class Attempt {
     } catch (err) {
       settled = this.#settleError(err);
     }
+    if (this.#span !== null) endAttemptSpan(this.#span, settled.update);
     this.#resolve(settled);
   }
 
@@ -272,7 +278,7 @@ export class Attempt {
         const runAt = now + value.delayMs;
         return {
           update: this.#update({ type: "snooze", runAt }),
-          onApplied: () => events.emit("job:snoozed", { job, runAt }),
+          onApplied: () => events.emit("job:snoozed", { job, runAt, durationMs: now - startedAt }),
         };
       }
       const reason = "reason" in value ? value.reason : kind;
@@ -280,7 +286,7 @@ export class Attempt {
         const error = attemptError(job.attempt, now, "cancel", new JobCancelledError(reason));
         return {
           update: this.#update({ type: "cancel", error }),
-          onApplied: () => events.emit("job:cancelled", { job, reason }),
+          onApplied: () => events.emit("job:cancelled", { job, reason, durationMs: now - startedAt }),
         };
       }
       const error = attemptError(job.attempt, now, "handler", new Error(reason));
@@ -288,7 +294,13 @@ export class Attempt {
       return {
         update: this.#update({ type: "discard", error }),
         onApplied: () => {
-          events.emit("job:failed", { job, error, willRetry: false, retryAt: null });
+          events.emit("job:failed", {
+            job,
+            error,
+            willRetry: false,
+            retryAt: null,
+            durationMs: now - startedAt,
+          });
           events.emit("job:discarded", { job, jobId: job.id, reason });
         },
       };
@@ -308,6 +320,7 @@ export class Attempt {
     const { clock, events } = this.#env;
     const job = this.job;
     const now = clock.now();
+    const durationMs = now - this.#startedAt;
     const err = coerceError(thrown);
     if (err instanceof LeaseLostError) return { update: null, onApplied: () => {} };
     if (err instanceof ShutdownError)
@@ -316,7 +329,7 @@ export class Attempt {
       const error = attemptError(job.attempt, now, "cancel", err);
       return {
         update: this.#update({ type: "cancel", error }),
-        onApplied: () => events.emit("job:cancelled", { job, reason: err.message }),
+        onApplied: () => events.emit("job:cancelled", { job, reason: err.message, durationMs }),
       };
     }
     const kind: AttemptErrorKind =
@@ -333,13 +346,13 @@ export class Attempt {
       const retryAt = now + backoffDelay(this.#def.retry?.backoff, job.attempt, err);
       return {
         update: this.#update({ type: "retry", runAt: retryAt, error }),
-        onApplied: () => events.emit("job:failed", { job, error, willRetry: true, retryAt }),
+        onApplied: () => events.emit("job:failed", { job, error, willRetry: true, retryAt, durationMs }),
       };
     }
     return {
       update: this.#update({ type: "discard", error }),
       onApplied: () => {
-        events.emit("job:failed", { job, error, willRetry: false, retryAt: null });
+        events.emit("job:failed", { job, error, willRetry: false, retryAt: null, durationMs });
         events.emit("job:discarded", { job, jobId: job.id, reason: error.message });
       },
     };

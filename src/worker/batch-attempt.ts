@@ -2,6 +2,7 @@ import { JobCancelledError, JobTimeoutError } from "../job/attempt-errors.js";
 import { type BatchContext, type BatchItem, batchLengthError } from "../job/batch.js";
 import type { AnyJobDefinition } from "../job/define.js";
 import { validateData } from "../job/validate.js";
+import { endBatchSpan, runInSpan, startBatchSpan } from "../observability/tracing.js";
 import type { JobRecord } from "../store/store.js";
 import { Attempt, type AttemptEnv, type SettledAttempt } from "./attempt.js";
 import { LazyAbort } from "./lazy-abort.js";
@@ -55,9 +56,15 @@ export class BatchAttempt {
     if (timeoutMs > 0) {
       this.#cancelTimeout = env.clock.setTimeout(() => this.abort(new JobTimeoutError(timeoutMs)), timeoutMs);
     }
+    // One CONSUMER span per run of the batch handler, linked to every job's creation context (null: tracing off).
+    const span = startBatchSpan(def.name, jobs, env.workerId);
+    if (span !== null) {
+      const ids = jobs.map((j) => j.id);
+      void this.promise.then((settled) => endBatchSpan(span, settled, ids));
+    }
     let run: Promise<void>;
     try {
-      run = this.#run();
+      run = span === null ? this.#run() : runInSpan(span, () => this.#run());
     } catch (err) {
       run = Promise.reject(err);
     }

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { createRequire } from "node:module";
 import { hostname } from "node:os";
 import type { Clock } from "../clock.js";
 import { coerceError, OptionsError } from "../errors.js";
@@ -156,6 +157,12 @@ export class Worker {
   #keepAlive: ReturnType<typeof setInterval> | undefined;
   /** Set by the app: closes the store after a signal-driven stop. */
   #onSignalStop: (() => Promise<void>) | null = null;
+  /** When the worker started (its registry record's `startedAt`). */
+  #startedAt = 0;
+  /** The registry beat in flight, awaited before the record is removed at stop. */
+  #beating: Promise<void> | null = null;
+  /** Set at stop, before the record is removed: no beat after that. */
+  #unregistered = false;
   /** Collects jobs of batch types and runs their batches; null when the worker runs no batch type. */
   readonly #batcher: Batcher | null = null;
 
@@ -240,6 +247,8 @@ export class Worker {
       reportIntervalMs: 100,
     };
     this.#state = "running";
+    this.#startedAt = clock.now();
+    await this.#beat();
     this.#keepAlive = setInterval(() => {}, 2 ** 30);
     this.#unwatch = store.watch([...this.queues], () => this.#wake());
     this.#armHeartbeat();
@@ -304,6 +313,7 @@ export class Worker {
     await this.drained();
     this.#cancelHeartbeat?.();
     this.#cancelRescue?.();
+    await this.#unregister();
     await this.#pruner?.stop();
     await Promise.all(this.#ownedExecutors().map((e) => e.close()));
     this.#state = "stopped";
@@ -545,9 +555,70 @@ export class Worker {
 
   #armHeartbeat(): void {
     this.#cancelHeartbeat = this.#deps.clock.setTimeout(async () => {
-      await this.#heartbeat();
+      await Promise.all([this.#heartbeat(), this.#beat()]);
       if (this.#state === "running" || this.#state === "stopping") this.#armHeartbeat();
     }, this.#heartbeatMs);
+  }
+
+  /**
+   * Announces this worker in the store's registry (`Store.workerBeat`), at start and with every lease
+   * heartbeat; the record lives three heartbeats, so a worker that dies drops out of `workers()` soon after.
+   * A failed beat is a `worker:error`, never fatal.
+   */
+  #beat(): Promise<void> {
+    if ((this.#state !== "running" && this.#state !== "stopping") || this.#unregistered)
+      return Promise.resolve();
+    const beat = this.#sendBeat();
+    this.#beating = beat;
+    return beat;
+  }
+
+  async #sendBeat(): Promise<void> {
+    const { store, clock, events } = this.#deps;
+    const running: string[] = [...this.#running.keys()];
+    if (this.#batcher)
+      for (const b of this.#batcher.running) for (const a of b.attempts) running.push(a.job.id);
+    const kinds = new Set<string>([
+      this.#executor.kind,
+      ...[...this.#typeExecutors.values()].map((e) => e.kind),
+    ]);
+    try {
+      await store.workerBeat({
+        worker: {
+          id: this.id,
+          hostname: hostname(),
+          pid: process.pid,
+          queues: [...this.queues],
+          names: [...this.#names],
+          concurrency: this.concurrency,
+          executor: kinds.size === 1 ? this.#executor.kind : "mixed",
+          startedAt: this.#startedAt,
+          running,
+          meta: {
+            conveyor: conveyorVersion(),
+            node: process.version,
+            leaseMs: this.#leaseMs,
+            heartbeatMs: this.#heartbeatMs,
+          },
+        },
+        ttlMs: 3 * this.#heartbeatMs,
+        now: clock.now(),
+      });
+    } catch (err) {
+      events.emit("worker:error", { workerId: this.id, error: coerceError(err) });
+    }
+  }
+
+  /** Removes this worker's registry record once no beat is in flight (a clean stop). */
+  async #unregister(): Promise<void> {
+    const { store, events } = this.#deps;
+    this.#unregistered = true;
+    await this.#beating;
+    try {
+      await store.workerRemove({ id: this.id });
+    } catch (err) {
+      events.emit("worker:error", { workerId: this.id, error: coerceError(err) });
+    }
   }
 
   async #heartbeat(): Promise<void> {
@@ -703,6 +774,20 @@ function validateWorkerOptions(o: WorkerOptions): void {
 function isPoolChoice(e: object): boolean {
   const kind = (e as { kind?: unknown }).kind;
   return kind === "thread" || kind === "process";
+}
+
+let version: string | undefined;
+/** This package's version, for the worker's registry record ("unknown" when package.json cannot be read). */
+function conveyorVersion(): string {
+  if (version === undefined) {
+    try {
+      const pkg = createRequire(import.meta.url)("../../package.json") as { version?: unknown };
+      version = typeof pkg.version === "string" ? pkg.version : "unknown";
+    } catch {
+      version = "unknown";
+    }
+  }
+  return version;
 }
 
 /** Builds the executor the worker's `executor` option or a job type names. */

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,6 +12,8 @@ export interface RedisServerOptions {
   appendonly?: boolean;
   /** Extra `redis-server` arguments, e.g. `["--requirepass", "secret"]`. */
   args?: string[];
+  /** Serve TLS only (`--port 0 --tls-port <port>`, clients need no certificate); `url` is then `rediss://`. */
+  tls?: { certFile: string; keyFile: string; caFile: string };
 }
 
 /**
@@ -27,7 +29,7 @@ export class RedisServer {
   ) {}
 
   get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
+    return `${this.options.tls ? "rediss" : "redis"}://127.0.0.1:${this.port}`;
   }
 
   static async start(options: RedisServerOptions = {}): Promise<RedisServer> {
@@ -37,9 +39,15 @@ export class RedisServer {
   }
 
   private async launch(): Promise<void> {
+    const tls = this.options.tls;
+    const listen = tls
+      ? ["--port", "0", "--tls-port", String(this.port), "--tls-cert-file", tls.certFile]
+      : ["--port", String(this.port)];
     const args = [
-      "--port",
-      String(this.port),
+      ...listen,
+      ...(tls
+        ? ["--tls-key-file", tls.keyFile, "--tls-ca-cert-file", tls.caFile, "--tls-auth-clients", "no"]
+        : []),
       "--bind",
       "127.0.0.1",
       "--dir",
@@ -79,6 +87,7 @@ export class RedisServer {
       maxRetriesPerRequest: 0,
       retryStrategy: () => null,
       ...(password !== undefined ? { password } : {}),
+      ...(this.options.tls ? { tls: { ca: readFileSync(this.options.tls.caFile) } } : {}),
     });
     probe.on("error", () => {});
     try {
@@ -90,6 +99,11 @@ export class RedisServer {
     } finally {
       probe.disconnect();
     }
+  }
+
+  /** The server's process id (null while it is not running), e.g. to SIGSTOP it. */
+  get pid(): number | null {
+    return this.child?.pid ?? null;
   }
 
   /** SIGKILLs the server (nothing is flushed beyond what the AOF already holds). */

@@ -1,5 +1,10 @@
-import type { Command } from "commander";
+import { type Command, InvalidArgumentError, Option } from "commander";
+import type { Admin } from "../../admin/admin.js";
+import { ADMIN_PAGE_DEFAULT, ADMIN_PAGE_MAX } from "../../admin/admin.js";
+import type { JobQuery, RetryAllState } from "../../admin/types.js";
 import { JobNotFoundError } from "../../errors.js";
+import { MAX_KEY_LENGTH } from "../../job/dedupe.js";
+import { MAX_GROUP_KEY_LENGTH } from "../../job/group.js";
 import type { JobState } from "../../job/states.js";
 import type { JobRecord } from "../../store/store.js";
 import { withApp } from "../app.js";
@@ -14,7 +19,7 @@ import {
   indent,
   writeJson,
 } from "../format.js";
-import { println } from "../io.js";
+import { type CliIO, println, UsageError } from "../io.js";
 import {
   checkId,
   intParser,
@@ -25,6 +30,7 @@ import {
   storeOption,
   storeUrl,
 } from "../options.js";
+import { createProgress, isInteractive, type ProgressView } from "../progress.js";
 import type { CommandContext } from "../run.js";
 import { example, type StoreCommandSpec, storeCommand } from "../store-command.js";
 
@@ -37,17 +43,45 @@ interface LsFlags extends StoreFlags {
   state?: JobState;
   queue?: string;
   name?: string;
+  key?: string;
+  group?: string;
+  search?: string;
   limit?: number;
   cursor?: string;
 }
 
-/** `conveyor jobs ls|show|retry|promote|cancel|delete`. */
+interface RetryFlags extends StoreFlags {
+  all?: boolean;
+  queue?: string;
+  state?: RetryAllState;
+}
+
+const RETRY_ALL_STATES: RetryAllState[] = ["discarded", "cancelled", "retryable", "completed"];
+
+/** commander parser for `--key`, `--group` and `--search`: a non-empty string of at most `max` characters. */
+function textParser(max: number, what: string): (value: string) => string {
+  return (value: string) => {
+    if (value.length === 0 || value.length > max) {
+      throw new InvalidArgumentError(`Give a ${what} of 1 to ${max} characters.`);
+    }
+    return value;
+  };
+}
+
+/** `conveyor jobs ls|show|retry|promote|cancel|delete`, all through the admin API. */
 export function registerJobs(program: Command, ctx: CommandContext): void {
   const { io } = ctx;
   const jobs = program
     .command("jobs")
     .description("list, inspect, retry, promote, cancel and delete jobs")
-    .addHelpText("after", example("conveyor jobs ls --state retryable", "conveyor jobs show 42"));
+    .addHelpText(
+      "after",
+      example(
+        "conveyor jobs ls --state retryable",
+        "conveyor jobs show 42",
+        "conveyor jobs retry --all --queue emails --state discarded",
+      ),
+    );
 
   const ls = jobs
     .command("ls")
@@ -55,11 +89,30 @@ export function registerJobs(program: Command, ctx: CommandContext): void {
     .addOption(stateOption())
     .option("--queue <queue>", "only jobs in this queue", parseName)
     .option("--name <name>", "only jobs of this job type", parseName)
-    .option("--limit <n>", "jobs per page, 1 to 1000 (default 50)", intParser(1, 1_000))
+    .option("--key <key>", "only jobs with this dedupe key (exact)", textParser(MAX_KEY_LENGTH, "dedupe key"))
+    .option(
+      "--group <group>",
+      "only jobs of this group (exact; within --queue when given)",
+      textParser(MAX_GROUP_KEY_LENGTH, "group key"),
+    )
+    .option(
+      "--search <text>",
+      "a job id, else a dedupe key, else a group key (the first that matches)",
+      textParser(Math.max(MAX_KEY_LENGTH, MAX_GROUP_KEY_LENGTH), "job id, key or group"),
+    )
+    .option(
+      "--limit <n>",
+      `jobs per page, 1 to ${ADMIN_PAGE_MAX} (default ${ADMIN_PAGE_DEFAULT})`,
+      intParser(1, ADMIN_PAGE_MAX),
+    )
     .option("--cursor <cursor>", "start after this cursor (printed at the end of the previous page)", parseId)
     .addHelpText(
       "after",
-      example("conveyor jobs ls --state discarded --limit 20", "conveyor jobs ls --json"),
+      example(
+        "conveyor jobs ls --state discarded --limit 20",
+        "conveyor jobs ls --search order-1234",
+        "conveyor jobs ls --group player:42 --queue game --json",
+      ),
     );
   storeOption(ls);
   jsonOption(ls);
@@ -69,13 +122,15 @@ export function registerJobs(program: Command, ctx: CommandContext): void {
       url,
       io,
       async (app) => {
-        const page = await app.listJobs({
-          limit: flags.limit ?? 50,
-          ...(flags.state ? { state: flags.state } : {}),
-          ...(flags.queue ? { queue: flags.queue } : {}),
-          ...(flags.name ? { name: flags.name } : {}),
-          ...(flags.cursor ? { cursor: flags.cursor } : {}),
-        });
+        const query: JobQuery = { limit: flags.limit ?? ADMIN_PAGE_DEFAULT };
+        if (flags.state) query.state = flags.state;
+        if (flags.queue) query.queue = flags.queue;
+        if (flags.name) query.name = flags.name;
+        if (flags.key) query.key = flags.key;
+        if (flags.group) query.group = flags.group;
+        if (flags.search) query.search = flags.search;
+        if (flags.cursor) query.cursor = flags.cursor;
+        const page = await app.admin.jobs(query);
         if (flags.json) {
           writeJson(io.stdout, page);
           return;
@@ -85,6 +140,7 @@ export function registerJobs(program: Command, ctx: CommandContext): void {
           return;
         }
         io.stdout.write(jobTable(page.jobs, Date.now()));
+        if (page.matchedBy) println(io.stdout, `(--search matched the ${MATCHED[page.matchedBy]})`);
         if (page.nextCursor !== null)
           println(io.stdout, `more: add --cursor ${page.nextCursor} for the next page`);
       },
@@ -98,29 +154,72 @@ export function registerJobs(program: Command, ctx: CommandContext): void {
 
   byId({
     name: "show",
-    description: "show one job: data, state, attempts with their errors and stacks, logs, progress, result",
+    description:
+      "show one job: data, options, state, result, progress, logs, every attempt's error and stack",
     examples: ["conveyor jobs show 42", "conveyor jobs show 42 --json"],
     async run(app, id, { json }) {
-      const job = await app.getJob(id);
+      const job = await app.admin.job(id);
       if (!job) throw new JobNotFoundError(id);
       if (json) writeJson(io.stdout, job);
       else io.stdout.write(jobDetail(job, Date.now()));
     },
   });
 
-  byId({
-    name: "retry",
-    description: "run a scheduled, retryable or finished job again now",
-    examples: ["conveyor jobs retry 42"],
-    async run(app, id, { json }) {
-      const job = await app.retryJob(id);
-      if (json) writeJson(io.stdout, job);
-      else
-        println(
-          io.stdout,
-          `job ${job.id} (${job.name}) is ${job.state}: attempt ${job.attempt + 1} of ${job.maxAttempts} is next`,
-        );
-    },
+  const retry = jobs
+    .command("retry")
+    .description(
+      "run a scheduled, retryable or finished job again now; with --all, every job of a state (and queue)",
+    )
+    .argument("[id]", "job id (or --all)")
+    .option("--all", "retry every job in --state (default discarded), in --queue or in every queue")
+    .option("--queue <queue>", "with --all: only this queue", parseName)
+    .addOption(
+      new Option("--state <state>", "with --all: the state to retry (default discarded)").choices(
+        RETRY_ALL_STATES,
+      ),
+    )
+    .addHelpText(
+      "after",
+      example(
+        "conveyor jobs retry 42",
+        "conveyor jobs retry --all --queue emails --state discarded",
+        "conveyor jobs retry --all --state cancelled --json",
+      ),
+    );
+  storeOption(retry);
+  jsonOption(retry);
+  retry.action(async (id: string | undefined, flags: RetryFlags) => {
+    if (flags.all === true) {
+      if (id !== undefined) throw new UsageError(`give a job id or --all, not both (got ${id} and --all)`);
+    } else {
+      if (flags.queue !== undefined || flags.state !== undefined) {
+        throw new UsageError("--queue and --state go with --all (to retry one job, give only its id)");
+      }
+      if (id === undefined) throw new UsageError("give the id of the job to retry, or --all with --state");
+      checkId(id);
+    }
+    await withApp(
+      storeUrl(flags.store, io),
+      io,
+      async (app) => {
+        if (flags.all !== true) {
+          const job = await app.admin.retryJob(id!);
+          if (flags.json) writeJson(io.stdout, job);
+          else
+            println(
+              io.stdout,
+              `job ${job.id} (${job.name}) is ${job.state}: attempt ${job.attempt + 1} of ${job.maxAttempts} is next`,
+            );
+          return;
+        }
+        await retryAll(app.admin, io, {
+          state: flags.state ?? "discarded",
+          json: flags.json === true,
+          ...(flags.queue !== undefined ? { queue: flags.queue } : {}),
+        });
+      },
+      { mustExist: true },
+    );
   });
 
   byId({
@@ -128,8 +227,8 @@ export function registerJobs(program: Command, ctx: CommandContext): void {
     description: "run a scheduled (delayed) or retryable job now instead of at its run time",
     examples: ["conveyor jobs promote 42"],
     async run(app, id, { json }) {
-      const before = await app.getJob(id);
-      const job = await app.promoteJob(id);
+      const before = await app.admin.job(id);
+      const job = await app.admin.promoteJob(id);
       if (json) writeJson(io.stdout, job);
       else if (before?.state === "available")
         println(io.stdout, `job ${job.id} (${job.name}) is already available; nothing to promote`);
@@ -146,8 +245,8 @@ export function registerJobs(program: Command, ctx: CommandContext): void {
     description: "cancel a waiting job, or ask the worker running it to abort it",
     examples: ["conveyor jobs cancel 42"],
     async run(app, id, { json }) {
-      const before = await app.getJob(id);
-      const job = await app.cancelJob(id);
+      const before = await app.admin.job(id);
+      const job = await app.admin.cancelJob(id);
       if (json) writeJson(io.stdout, job);
       else if (before && before.state === job.state && before.state !== "running") {
         println(io.stdout, `job ${job.id} (${job.name}) is already ${job.state}; nothing to cancel`);
@@ -164,13 +263,60 @@ export function registerJobs(program: Command, ctx: CommandContext): void {
   byId({
     name: "delete",
     description: "delete a job that is not running",
-    examples: ["conveyor jobs delete 42"],
-    json: false,
-    async run(app, id) {
-      if (!(await app.deleteJob(id))) throw new JobNotFoundError(id);
-      println(io.stdout, `job ${id} deleted`);
+    examples: ["conveyor jobs delete 42", "conveyor jobs delete 42 --json"],
+    async run(app, id, { json }) {
+      if (!(await app.admin.deleteJob(id))) throw new JobNotFoundError(id);
+      if (json) writeJson(io.stdout, { id, deleted: true });
+      else println(io.stdout, `job ${id} deleted`);
     },
   });
+}
+
+const MATCHED = { id: "job id", key: "dedupe key", group: "group key" } as const;
+
+/**
+ * `jobs retry --all`: retries page by page through the admin API, with a progress bar on a terminal (stderr)
+ * and a one-line summary (or JSON) on stdout.
+ */
+async function retryAll(
+  admin: Admin,
+  io: CliIO,
+  options: { state: RetryAllState; queue?: string; json: boolean },
+): Promise<void> {
+  const where = options.queue === undefined ? "in every queue" : `in queue ${options.queue}`;
+  let bar: ProgressView | null = null;
+  const started = Date.now();
+  const result = await admin.retryAll({
+    state: options.state,
+    ...(options.queue !== undefined ? { queue: options.queue } : {}),
+    onProgress: isInteractive(io.stderr, io.env)
+      ? (done, total) => {
+          bar ??= createProgress(io.stderr, io.env, { label: `retry ${options.state}`, total });
+          bar.update(done, total === done ? "" : `of ${total}`);
+        }
+      : undefined,
+  });
+  (bar as ProgressView | null)?.stop();
+  if (options.json) {
+    writeJson(io.stdout, {
+      state: options.state,
+      queue: options.queue ?? null,
+      ...result,
+      ms: Date.now() - started,
+    });
+    return;
+  }
+  const total = result.retried + result.skipped;
+  if (total === 0) {
+    println(io.stdout, `no ${options.state} jobs ${where}: nothing to retry`);
+    return;
+  }
+  const skipped = result.skipped > 0 ? `; ${result.skipped} skipped (they changed state meanwhile)` : "";
+  println(
+    io.stdout,
+    `retried ${result.retried} ${options.state} job${result.retried === 1 ? "" : "s"} ${where} in ` +
+      `${formatDuration(Date.now() - started)}${skipped}`,
+  );
 }
 
 const LS_COLUMNS: Column[] = [
@@ -178,6 +324,8 @@ const LS_COLUMNS: Column[] = [
   { header: "STATE" },
   { header: "NAME" },
   { header: "QUEUE" },
+  { header: "KEY" },
+  { header: "GROUP" },
   { header: "TRIES", align: "right" },
   { header: "PRI", align: "right" },
   { header: "CREATED" },
@@ -193,6 +341,8 @@ export function jobTable(jobs: readonly JobRecord[], now: number): string {
       j.state,
       j.name,
       j.queue,
+      j.key === null ? "-" : oneLine(j.key, 24),
+      j.group === null ? "-" : oneLine(j.group, 24),
       `${j.attempt}/${j.maxAttempts}`,
       String(j.priority),
       formatRelative(j.createdAt, now),
@@ -239,6 +389,8 @@ function oneLine(text: string, max: number): string {
 export function jobDetail(j: JobRecord, now: number): string {
   const rows: Array<[string, string]> = [
     ["queue", j.queue],
+    ["key", j.key ?? "-"],
+    ["group", j.group ?? "-"],
     ["state", j.state + (j.cancelRequested ? " (cancel requested)" : "")],
     ["priority", `${j.priority}${j.lifo ? " (lifo)" : ""}`],
     ["attempts", `${j.attempt} of ${j.maxAttempts}`],

@@ -33,7 +33,7 @@ function formatRate(limit: { max: number; windowMs: number } | undefined): strin
   return limit === undefined ? "-" : `${limit.max}/${limit.windowMs}ms`;
 }
 
-/** `conveyor queues ls|pause|resume|limit`. */
+/** `conveyor queues ls|pause|resume|limit` (ls, pause and resume through the admin API). */
 export function registerQueues(program: Command, ctx: CommandContext): void {
   const { io } = ctx;
   const queues = program
@@ -43,11 +43,11 @@ export function registerQueues(program: Command, ctx: CommandContext): void {
 
   storeCommand(queues, ctx, {
     name: "ls",
-    description: "list queues: paused or not, and job counts per state",
-    examples: ["conveyor queues ls --json"],
+    description: "list queues: paused or not, job counts per state and rate limit (--json adds job types)",
+    examples: ["conveyor queues ls", "conveyor queues ls --json"],
     json: true,
     async run(app, _arg, { json }) {
-      writeList(io, await app.listQueues(), {
+      writeList(io, await app.admin.queues(), {
         json,
         empty: "no queues yet: enqueue a job or start a worker",
         table: (list) =>
@@ -76,7 +76,7 @@ export function registerQueues(program: Command, ctx: CommandContext): void {
     examples: ["conveyor queues pause emails"],
     argument: QUEUE,
     async run(app, queue) {
-      await app.pauseQueue(queue);
+      await app.admin.pauseQueue(queue);
       println(
         io.stdout,
         `queue ${queue} paused: workers claim nothing from it until "conveyor queues resume ${queue}"`,
@@ -90,7 +90,7 @@ export function registerQueues(program: Command, ctx: CommandContext): void {
     examples: ["conveyor queues resume emails"],
     argument: QUEUE,
     async run(app, queue) {
-      await app.resumeQueue(queue);
+      await app.admin.resumeQueue(queue);
       println(io.stdout, `queue ${queue} resumed`);
     },
   });

@@ -93,7 +93,7 @@ export function registerSchedules(program: Command, ctx: CommandContext): void {
       const now = Date.now();
       const when = (t: number | null) =>
         t === null ? "-" : `${new Date(t).toISOString()} (${formatRelative(t, now)})`;
-      writeList(io, await app.listSchedules(), {
+      writeList(io, await app.admin.schedules(), {
         json,
         empty: 'no schedules yet: add one with "conveyor schedules add" or app.schedule()',
         table: (list) =>
@@ -172,7 +172,7 @@ export function registerSchedules(program: Command, ctx: CommandContext): void {
       ...(flags.force ? { force: true } : {}),
     };
     await withApp(storeUrl(flags.store, io), io, async (app) => {
-      const existed = (await app.getSchedule(id)) !== null;
+      const existed = (await app.admin.schedule(id)) !== null;
       const schedule = await app.schedule(id, spec, flags.job, flags.data ?? {}, options);
       if (flags.json) {
         writeJson(io.stdout, schedule);
@@ -208,7 +208,7 @@ export function registerSchedules(program: Command, ctx: CommandContext): void {
     examples: ["conveyor schedules pause nightly"],
     argument: ID,
     async run(app, id) {
-      await app.pauseSchedule(id);
+      await app.admin.pauseSchedule(id);
       println(
         io.stdout,
         `schedule ${id} paused: nothing is enqueued until "conveyor schedules resume ${id}"`,
@@ -222,7 +222,7 @@ export function registerSchedules(program: Command, ctx: CommandContext): void {
     examples: ["conveyor schedules resume nightly"],
     argument: ID,
     async run(app, id) {
-      const s = await app.resumeSchedule(id);
+      const s = await app.admin.resumeSchedule(id);
       const next = s.nextRunAt === null ? "none" : new Date(s.nextRunAt).toISOString();
       println(io.stdout, `schedule ${id} resumed; next run ${next}`);
     },

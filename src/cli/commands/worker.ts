@@ -1,7 +1,8 @@
 import type { Command } from "commander";
 import { Conveyor } from "../../conveyor.js";
+import { createMetrics, type MetricsServer, serveMetrics } from "../../observability/metrics.js";
 import { formatDuration } from "../format.js";
-import { type CliIO, println } from "../io.js";
+import { type CliIO, println, UsageError } from "../io.js";
 import { loadJobModule } from "../jobs-module.js";
 import { intParser, parseQueueList, storeOption, storeUrl } from "../options.js";
 import type { CommandContext } from "../run.js";
@@ -14,6 +15,8 @@ interface WorkerFlags {
   grace?: number;
   verbose?: boolean;
   scheduler?: boolean;
+  metricsPort?: number;
+  metricsHost?: string;
 }
 
 function clock(): string {
@@ -46,12 +49,24 @@ export function registerWorker(program: Command, ctx: CommandContext): void {
       "--scheduler",
       "also run a scheduler: enqueue the jobs of due schedules (safe on any number of workers: one job per tick)",
     )
+    .option(
+      "--metrics-port <port>",
+      "serve Prometheus metrics at http://<metrics-host>:<port>/metrics while the worker runs (0: a free port)",
+      intParser(0, 65_535),
+    )
+    .option(
+      "--metrics-host <host>",
+      "interface for --metrics-port (default 127.0.0.1; 0.0.0.0 for every interface)",
+    )
     .addHelpText(
       "after",
-      "\nExample:\n  $ conveyor worker --jobs ./dist/jobs.js --concurrency 20 --queues default,emails",
+      "\nExample:\n  $ conveyor worker --jobs ./dist/jobs.js --concurrency 20 --queues default,emails --metrics-port 9464",
     );
   storeOption(cmd);
   cmd.action(async (flags: WorkerFlags) => {
+    if (flags.metricsHost !== undefined && flags.metricsPort === undefined) {
+      throw new UsageError("--metrics-host applies to --metrics-port: give a port too");
+    }
     const url = storeUrl(flags.store, io);
     const jobs = await loadJobModule(flags.jobs, io.cwd ?? process.cwd());
     const app = await Conveyor.open({ store: url });
@@ -110,6 +125,16 @@ async function runWorker(
   const stopped = new Promise<number>((resolve) => {
     app.events.on("worker:stopped", (e) => resolve(e.released));
   });
+  // Metrics count from the first claim; the server is up before the worker starts (a busy port fails fast).
+  let metricsServer: MetricsServer | null = null;
+  if (flags.metricsPort !== undefined) {
+    const host = flags.metricsHost ?? "127.0.0.1";
+    try {
+      metricsServer = await serveMetrics(createMetrics(app), { port: flags.metricsPort, host });
+    } catch (err) {
+      throw new Error(`--metrics-port ${flags.metricsPort} on ${host}: ${(err as Error).message}`);
+    }
+  }
   let signalled = false;
   const onSignal = (signal: string): void => {
     if (signalled) {
@@ -130,7 +155,12 @@ async function runWorker(
     process.on("SIGINT", onSignal);
   }
 
-  await worker.start();
+  try {
+    await worker.start();
+  } catch (err) {
+    await metricsServer?.close();
+    throw err;
+  }
   if (flags.scheduler) {
     const scheduler = app.scheduler();
     app.events.on("scheduler:error", (e) =>
@@ -164,8 +194,10 @@ async function runWorker(
   );
   if (flags.scheduler)
     println(io.stdout, "scheduler running: due schedules are enqueued by this process too");
+  if (metricsServer) println(io.stdout, `metrics at ${metricsServer.url}`);
   println(io.stdout, ownSignals ? "Ctrl-C or SIGTERM stops it gracefully" : "waiting for jobs");
   const released = await stopped.finally(() => clearInterval(keepAlive));
+  await metricsServer?.close();
   println(
     io.stdout,
     `worker stopped: ${completed} completed, ${failed} failed attempts, ${released} released`,

@@ -43,6 +43,7 @@ import type {
   JobTypeInfo,
   JobTypeRegistration,
   QueueInfo,
+  QueueMinuteStats,
   RateLimit,
   ScheduleFireParams,
   ScheduleFireResult,
@@ -51,8 +52,11 @@ import type {
   ScheduleUpsertResult,
   Store,
   StoreCapabilities,
+  StoreCheck,
   Unwatch,
+  WorkerRecord,
 } from "../store.js";
+import { MemoryStats, MemoryWorkers, type StatField } from "./memory-registry.js";
 import { MemorySchedules } from "./memory-schedules.js";
 
 /** A job as held in memory. JSON fields are kept serialised so every read hands out a fresh copy. */
@@ -376,6 +380,16 @@ interface PreparedUpdate {
 
 const LIST_LIMIT_MAX = 1000;
 
+/** The counter each attempt outcome adds to (see `Store.statsList`); snooze and release count nothing. */
+const OUTCOME_STAT: Record<JobOutcome["type"], StatField | null> = {
+  complete: "completed",
+  retry: "retried",
+  discard: "discarded",
+  cancel: "cancelled",
+  snooze: null,
+  release: null,
+};
+
 /**
  * The reference {@link Store}, held in process memory. `kind` is "memory"; it is neither durable nor
  * cross-process. Every method follows the contract in `store.ts`; where that contract is silent this class
@@ -422,6 +436,10 @@ export class MemoryStore implements Store {
   /** Rate logs by key (see `rate-window.ts`); expired ones are swept every 256 writes. */
   private readonly rateLogs = new Map<string, RateWrite>();
   private rateWrites = 0;
+  /** Live workers (see `workerBeat`). */
+  private readonly workerBook = new MemoryWorkers();
+  /** Outcome counts per queue and minute (see `statsList`). */
+  private readonly stats = new MemoryStats();
 
   /** Inserts one job: `scheduled` if `runAt > now`, else `available`. Rejects data JSON cannot hold. */
   async jobInsert(params: JobInsertParams): Promise<JobInsertResult> {
@@ -469,6 +487,8 @@ export class MemoryStore implements Store {
       for (const line of p.logs) job.logs.push(line);
       if (p.progressJson !== undefined) job.progressJson = p.progressJson;
       this.applyOutcome(job, p.outcome, p.resultJson, now);
+      const counted = OUTCOME_STAT[p.outcome.type];
+      if (counted !== null) this.stats.count(job.queue, counted, now);
       applied.push(true);
     }
     const claimed = params.claim === undefined ? [] : this.claim({ ...params.claim, now }, now);
@@ -532,6 +552,8 @@ export class MemoryStore implements Store {
         job.finishedAt = now;
         this.setState(job, "cancelled");
         result.cancelled.push(job.id);
+        this.stats.count(job.queue, "rescued", now);
+        this.stats.count(job.queue, "cancelled", now);
         continue;
       }
       job.stalls++;
@@ -543,10 +565,12 @@ export class MemoryStore implements Store {
         name: "StallError",
       });
       job.attempt = Math.max(0, job.attempt - 1);
+      this.stats.count(job.queue, "rescued", now);
       if (job.stalls > job.maxStalls) {
         job.finishedAt = now;
         this.setState(job, "discarded");
         result.discarded.push(job.id);
+        this.stats.count(job.queue, "discarded", now);
       } else {
         job.runAt = now;
         this.setState(job, "available");
@@ -596,7 +620,8 @@ export class MemoryStore implements Store {
 
   /**
    * Jobs newest first, filtered; `limit` is clamped to 1..1000. `nextCursor` is the last job's id when more
-   * jobs match after it, else null (so an exactly full last page still ends with null).
+   * jobs match after it, else null (so an exactly full last page still ends with null). A `key` filter reads
+   * the key's own index instead of walking every id.
    */
   async jobList(params: JobListParams): Promise<JobListResult> {
     this.assertOpen();
@@ -606,19 +631,32 @@ export class MemoryStore implements Store {
       const cursor = Number(params.cursor);
       from = Number.isFinite(cursor) ? Math.min(from, Math.ceil(cursor) - 1) : 0;
     }
+    const matches = (job: MemJob): boolean =>
+      (params.queue === undefined || job.queue === params.queue) &&
+      (params.state === undefined || job.state === params.state) &&
+      (params.name === undefined || job.name === params.name) &&
+      (params.key === undefined || job.key === params.key) &&
+      (params.group === undefined || job.group === params.group);
     const jobs: JobRecord[] = [];
     let more = false;
-    for (let num = from; num >= 1; num--) {
-      const job = this.jobs.get(String(num));
-      if (job === undefined) continue;
-      if (params.queue !== undefined && job.queue !== params.queue) continue;
-      if (params.state !== undefined && job.state !== params.state) continue;
-      if (params.name !== undefined && job.name !== params.name) continue;
+    const take = (job: MemJob): boolean => {
+      if (!matches(job)) return true;
       if (jobs.length === limit) {
         more = true;
-        break;
+        return false;
       }
       jobs.push(toRecord(job, true));
+      return true;
+    };
+    if (params.key !== undefined) {
+      const keyed = [...(this.keyed.get(params.key) ?? [])].filter((job) => job.num <= from);
+      keyed.sort((a, b) => b.num - a.num);
+      for (const job of keyed) if (!take(job)) break;
+    } else {
+      for (let num = from; num >= 1; num--) {
+        const job = this.jobs.get(String(num));
+        if (job !== undefined && !take(job)) break;
+      }
     }
     return { jobs, nextCursor: more ? jobs[jobs.length - 1]!.id : null };
   }
@@ -782,6 +820,48 @@ export class MemoryStore implements Store {
     });
   }
 
+  /** Upserts the worker's record; listed while `now < lastBeatAt + ttlMs`. */
+  async workerBeat(params: {
+    worker: Omit<WorkerRecord, "lastBeatAt">;
+    ttlMs: number;
+    now: number;
+  }): Promise<void> {
+    this.assertOpen();
+    this.workerBook.beat(params.worker, params.ttlMs, params.now);
+  }
+
+  async workerRemove(params: { id: string }): Promise<void> {
+    this.assertOpen();
+    this.workerBook.remove(params.id);
+  }
+
+  async workerList(params: { now: number }): Promise<WorkerRecord[]> {
+    this.assertOpen();
+    return this.workerBook.list(params.now);
+  }
+
+  /** Counts by minute then queue; kept for 24 hours behind the newest minute counted. */
+  async statsList(params: { from: number; to: number; queue?: string }): Promise<QueueMinuteStats[]> {
+    this.assertOpen();
+    return this.stats.list(params.from, params.to, params.queue);
+  }
+
+  /** One check: nothing in this store survives the process. No clock of its own. */
+  async storeHealth(_params: { now: number }): Promise<{ checks: StoreCheck[]; serverTime: number | null }> {
+    this.assertOpen();
+    return {
+      checks: [
+        {
+          name: "durability",
+          status: "warn",
+          detail:
+            "memory store: nothing survives the process; use sqlite: or redis:// for jobs that must survive",
+        },
+      ],
+      serverTime: null,
+    };
+  }
+
   /** Inserts or replaces a schedule; a replaced one keeps `nextRunAt` when its spec is unchanged. */
   async scheduleUpsert(params: ScheduleUpsertParams): Promise<ScheduleUpsertResult> {
     this.assertOpen();
@@ -858,6 +938,8 @@ export class MemoryStore implements Store {
     this.groups.clear();
     this.readyGroups.clear();
     this.rateLogs.clear();
+    this.workerBook.clear();
+    this.stats.clear();
   }
 
   private assertOpen(): void {

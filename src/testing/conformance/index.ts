@@ -10,6 +10,7 @@ import { bundleOf, type ConformanceContext } from "./context.js";
 import { dedupeTests } from "./dedupe.js";
 import { finishTests } from "./finish.js";
 import { groupTests } from "./groups.js";
+import { healthTests } from "./health.js";
 import { insertTests } from "./insert.js";
 import { jobTypeTests } from "./job-types.js";
 import { leaseTests } from "./lease.js";
@@ -21,7 +22,9 @@ import { readTests } from "./read.js";
 import { rescueTests } from "./rescue.js";
 import { scheduleTests } from "./schedule.js";
 import { stageTests } from "./stage.js";
+import { statsTests } from "./stats.js";
 import { watchTests } from "./watch.js";
+import { workerTests } from "./workers.js";
 
 /** Options of {@link describeStore}. */
 export interface DescribeStoreOptions {
@@ -84,6 +87,7 @@ export function describeStore(options: DescribeStoreOptions): void {
     dedupeTests(ctx);
     finishTests(ctx);
     groupTests(ctx);
+    healthTests(ctx);
     insertTests(ctx);
     jobTypeTests(ctx);
     leaseTests(ctx);
@@ -95,7 +99,9 @@ export function describeStore(options: DescribeStoreOptions): void {
     rescueTests(ctx);
     scheduleTests(ctx);
     stageTests(ctx);
+    statsTests(ctx);
     watchTests(ctx);
+    workerTests(ctx);
   });
 }
 

@@ -1,4 +1,4 @@
-/** Conformance: `jobGet`, `jobList` (filters, newest first, cursor pages) and `jobCount`. */
+/** Conformance: `jobGet`, `jobList` (filters incl. key and group, newest first, cursor pages) and `jobCount`. */
 import { describe, expect, it } from "vitest";
 import { JOB_STATES } from "../../job/states.js";
 import type { JobListParams, Store } from "../../store/store.js";
@@ -67,6 +67,69 @@ export function readTests(ctx: ConformanceContext): void {
         [a1Late.id],
         [a1.id],
       ]);
+    });
+
+    it("list filters by dedupe key (exact, any queue), alone or with queue and state, and pages within it", async () => {
+      const { store, insert } = await ctx.setup();
+      const k1 = await insert({ key: "order:1", queue: "q1", name: "a", state: "completed" });
+      const other = await insert({ key: "order:10", queue: "q1" });
+      const glob = await insert({ key: "order:*", queue: "q1" });
+      const k1b = await insert({ key: "order:1", queue: "q2", name: "b", state: "discarded" });
+      const k1c = await insert({ key: "order:1", queue: "q1", dedupe: { policy: "reject" } });
+      await insert({ queue: "q1" });
+      const ids = async (params: Omit<JobListParams, "limit">) =>
+        (await store.jobList({ limit: 100, ...params })).jobs.map((j) => j.id);
+      expect(await ids({ key: "order:1" })).toEqual([k1c.id, k1b.id, k1.id]);
+      expect(await ids({ key: "order:*" })).toEqual([glob.id]);
+      expect(await ids({ key: "order:10" })).toEqual([other.id]);
+      expect(await ids({ key: "order" })).toEqual([]);
+      expect(await ids({ key: "order:1", queue: "q1" })).toEqual([k1c.id, k1.id]);
+      expect(await ids({ key: "order:1", state: "discarded" })).toEqual([k1b.id]);
+      expect(await ids({ key: "order:1", name: "a" })).toEqual([k1.id]);
+      expect(await allPages(store, { limit: 2, key: "order:1" })).toEqual([[k1c.id, k1b.id], [k1.id]]);
+      // Deleted and pruned jobs leave the key's listing.
+      expect(await store.jobDelete({ id: k1c.id })).toBe(true);
+      expect(await store.jobPrune({ finishedBefore: T0 + 1, states: ["completed"], limit: 10 })).toBe(1);
+      expect(await ids({ key: "order:1" })).toEqual([k1b.id]);
+    });
+
+    it("list filters by group key in every state, within a queue when given, and pages within it", async () => {
+      const { store, insert } = await ctx.setup();
+      const group = (key: string) => ({ key, concurrency: 1, onFailure: "continue" as const });
+      const done = await insert({ group: group("player:1"), queue: "q1", name: "a", state: "completed" });
+      const dead = await insert({ group: group("player:1"), queue: "q1", name: "b", state: "discarded" });
+      const waiting = await insert({ group: group("player:1"), queue: "q1" });
+      const later = await insert({ group: group("player:1"), queue: "q1", state: "scheduled" });
+      const elsewhere = await insert({ group: group("player:1"), queue: "q2" });
+      const near = await insert({ group: group("player:10"), queue: "q1" });
+      const glob = await insert({ group: group("player:*"), queue: "q1" });
+      await insert({ queue: "q1" });
+      const ids = async (params: Omit<JobListParams, "limit">) =>
+        (await store.jobList({ limit: 100, ...params })).jobs.map((j) => j.id);
+      expect(await ids({ group: "player:1" })).toEqual([
+        elsewhere.id,
+        later.id,
+        waiting.id,
+        dead.id,
+        done.id,
+      ]);
+      expect(await ids({ group: "player:1", queue: "q1" })).toEqual([later.id, waiting.id, dead.id, done.id]);
+      expect(await ids({ group: "player:1", queue: "q2" })).toEqual([elsewhere.id]);
+      expect(await ids({ group: "player:1", state: "completed" })).toEqual([done.id]);
+      expect(await ids({ group: "player:*" })).toEqual([glob.id]);
+      expect(await ids({ group: "player:10" })).toEqual([near.id]);
+      expect(await ids({ group: "player" })).toEqual([]);
+      expect(await ids({ group: "player:1", key: "none" })).toEqual([]);
+      expect(await allPages(store, { limit: 2, group: "player:1", queue: "q1" })).toEqual([
+        [later.id, waiting.id],
+        [dead.id, done.id],
+      ]);
+      const [listed] = (await store.jobList({ limit: 1, group: "player:1", queue: "q2" })).jobs;
+      expect(listed).toMatchObject({ id: elsewhere.id, group: "player:1", queue: "q2" });
+      // Deleted and pruned jobs leave the group's listing.
+      expect(await store.jobDelete({ id: waiting.id })).toBe(true);
+      expect(await store.jobPrune({ finishedBefore: T0 + 1, states: ["discarded"], limit: 10 })).toBe(1);
+      expect(await ids({ group: "player:1", queue: "q1" })).toEqual([later.id, done.id]);
     });
 
     it("list returns full records, data and logs included", async () => {

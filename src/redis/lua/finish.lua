@@ -1,0 +1,115 @@
+-- finish.lua: jobFinishMany. Applies attempt outcomes of jobs still running under their lease token, in
+-- order, then (optionally) claims more in the same call: a worker completes and refills in one round trip.
+-- @keys limits nrun paused running rl rlf rle gseq events evon stats statm s:scheduled s:retryable s:cancelled s:discarded
+-- @uses claim stats
+-- KEYS[1]: the prefix tag `{p}`; then the keys named by @keys, in order.
+-- ARGV[1] origin; ARGV[2] now; ARGV[3] update count; then per update either a short form for the common
+-- completions, id, token, "c" (result null) or id, token, "cr", result JSON, or the full form:
+--   id, token, outcome (complete|retry|discard|snooze|cancel|release), x1 (complete: result JSON; retry and
+--   snooze: runAt), x2 (retry, discard, cancel: error JSON), has progress (1/0), progress JSON, log count,
+--   log lines (JSON each)...
+-- then "1" and claim params (see claim.lua), or "0".
+-- Returns { wakes, { applied (one character "1"/"0" per update), claimed (see claimJobs in lib.lua) } }.
+local now = tonumber(ARGV[2])
+local nowText = ARGV[2]
+local count = tonumber(ARGV[3])
+local at = 4
+local applied = {}
+local evon = eventsOn()
+local STAT = { complete = 'c', retry = 'r', discard = 'd', cancel = 'x' }
+local FINAL = { complete = 'completed', discard = 'discarded', cancel = 'cancelled' }
+local moved = {}
+local runs = {}
+for u = 1, count do
+  local id, token, kind = ARGV[at], ARGV[at + 1], ARGV[at + 2]
+  local x1, x2, hasProgress, progress, nlogs, logsAt
+  if kind == 'c' then
+    kind, x1, hasProgress, nlogs = 'complete', 'null', '0', 0
+    at = at + 3
+  elseif kind == 'cr' then
+    kind, x1, hasProgress, nlogs = 'complete', ARGV[at + 3], '0', 0
+    at = at + 4
+  else
+    x1, x2 = ARGV[at + 3], ARGV[at + 4]
+    hasProgress, progress, nlogs = ARGV[at + 5], ARGV[at + 6], tonumber(ARGV[at + 7])
+    logsAt = at + 8
+    at = logsAt + nlogs
+  end
+  local jk = kj(id)
+  local v
+  if kind == 'complete' then
+    v = redis.call('HMGET', jk, 's', 'lt', 'q', 'n', 'g')
+  else
+    v = redis.call('HMGET', jk, 's', 'lt', 'q', 'n', 'g', 'a', 'e')
+  end
+  if v[1] ~= 'running' or v[2] ~= token then
+    applied[u] = '0'
+  else
+    applied[u] = '1'
+    if nlogs > 0 then
+      local lines = {}
+      for i = logsAt, logsAt + nlogs - 1 do lines[#lines + 1] = ARGV[i] end
+      chunked('RPUSH', kl(id), lines)
+    end
+    local q, n, g = v[3], v[4], v[5] or ''
+    local to = FINAL[kind]
+    local h = { 's', to or '' }
+    if hasProgress == '1' then h[#h + 1] = 'pr'; h[#h + 1] = progress end
+    local runAt = nil
+    if kind == 'complete' then
+      h[#h + 1] = 'f'; h[#h + 1] = nowText
+      -- An absent result reads as null.
+      if x1 ~= 'null' then h[#h + 1] = 'res'; h[#h + 1] = x1 end
+    elseif to ~= nil then
+      h[#h + 1] = 'e'; h[#h + 1] = appendError(v[7], x2)
+      h[#h + 1] = 'f'; h[#h + 1] = nowText
+    elseif kind == 'retry' then
+      to = 'retryable'
+      runAt = x1
+      h[#h + 1] = 'e'; h[#h + 1] = appendError(v[7], x2)
+    else
+      -- snooze and release give the attempt back.
+      if kind == 'snooze' then to, runAt = 'scheduled', x1 else to, runAt = 'available', nowText end
+      h[#h + 1] = 'a'; h[#h + 1] = ns(math.max(0, (tonumber(v[6]) or 0) - 1))
+    end
+    h[2] = to
+    if runAt then
+      h[#h + 1] = 'r'; h[#h + 1] = runAt
+      WAKE[q] = true
+    end
+    redis.call('HSET', jk, unpack(h))
+    if g == '' and to ~= 'available' then
+      -- The ungrouped hot path of moveIdx(running -> to).
+      local m = enc(id)
+      zr(K.running, m)
+      runs[n] = (runs[n] or 0) + 1
+      local mq = moved[q]
+      if not mq then mq = {}; moved[q] = mq end
+      mq[to] = (mq[to] or 0) + 1
+      if runAt then za(kw(q), tonumber(runAt), id) else za(kf(q, to), now, m) end
+      local sk = stateIndex(to)
+      if sk then za(sk, tonumber(id), id) end
+    else
+      moveIdx(id, jmeta(id), 'running', to)
+    end
+    local counter = STAT[kind]
+    if counter then stat(q, counter, now) end
+    if evon and kind ~= 'release' then emit({ t = 'finished', o = kind, n = nowText, j = evJob(id) }) end
+  end
+end
+for q, byState in pairs(moved) do
+  local total = 0
+  for state, k in pairs(byState) do
+    hi(kc(q), state, k)
+    total = total + k
+  end
+  hi(kc(q), 'running', -total)
+end
+for name, k in pairs(runs) do hi(K.nrun, name, -k) end
+local claimed = {}
+if ARGV[at] == '1' then
+  flushPhase()
+  local c = readClaim(ARGV, at + 1)
+  claimed = claimJobs(c.queues, c.names, c.owner, c.limit, c.leaseMs, now, c.nonce)
+end
+return done({ table.concat(applied), claimed })
