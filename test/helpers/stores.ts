@@ -7,8 +7,11 @@ import { afterEach } from "vitest";
 import { Conveyor, type ConveyorOptions, type Worker } from "../../src/index.js";
 import { RedisServer } from "./redis-server.js";
 
-/** The stores every app-level test runs against: the reference memory store and a real SQLite file. */
-export const STORE_KINDS = ["memory", "sqlite"] as const;
+/**
+ * The stores every app-level test runs against: the reference memory store, a real SQLite file, and a real
+ * Redis server (the run's, from test/global-redis.ts, or `REDIS_URL`) under a fresh key prefix.
+ */
+export const STORE_KINDS = ["memory", "sqlite", "redis"] as const;
 export type StoreKind = (typeof STORE_KINDS)[number];
 
 /**
@@ -16,7 +19,7 @@ export type StoreKind = (typeof STORE_KINDS)[number];
  * `REDIS_URL` with a fresh prefix (its keys deleted by cleanup), or else a redis-server of its own.
  */
 export async function openApp(
-  kind: StoreKind | "redis",
+  kind: StoreKind,
   options: Omit<ConveyorOptions, "store"> = {},
 ): Promise<{ app: Conveyor; url: string; cleanup: () => Promise<void> }> {
   if (kind === "memory") {
@@ -73,7 +76,7 @@ async function openRedisApp(
  * A test's app and workers on a fresh store of `kind`: `setup()` opens the app, `start(worker)` starts a worker;
  * after each test every started worker is stopped (grace 0) and the store removed.
  */
-export function useApp(kind: StoreKind | "redis", options: Omit<ConveyorOptions, "store"> = {}) {
+export function useApp(kind: StoreKind, options: Omit<ConveyorOptions, "store"> = {}) {
   const workers: Worker[] = [];
   let cleanup: (() => Promise<void>) | null = null;
   afterEach(async () => {
