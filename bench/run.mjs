@@ -22,7 +22,16 @@ import { SYSTEMS } from "./systems/index.mjs";
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 const RESULTS_DIR = join(BENCH_DIR, "results");
-const SCENARIOS = ["enqueue-single", "enqueue-bulk", "process", "latency", "soak", "executor", "runtime"];
+const SCENARIOS = [
+  "enqueue-single",
+  "enqueue-bulk",
+  "process",
+  "latency",
+  "groups",
+  "soak",
+  "executor",
+  "runtime",
+];
 /** The "runtime" scenario's rows: the process runtime against nact, in-process (bench/process-runtime.mjs). */
 const RUNTIME_SYSTEMS = ["conveyor-process", "nact"];
 /** The "executor" scenario's rows: Conveyor's executors and peer pools, no store (bench/executors.mjs). */
@@ -43,6 +52,10 @@ const SIZES = {
     latencySeconds: 10,
     latencyRate: 500,
     latencyConcurrency: 10,
+    // Per-group FIFO: jobs spread round-robin over this many groups, one worker at this concurrency.
+    groups: 50_000,
+    groupCount: 100,
+    groupsConcurrency: 100,
     // A worker's memory over a long run: one million jobs (PRODUCT.md: under 10% growth).
     soak: 1_000_000,
     runtime: 1_000_000,
@@ -58,6 +71,9 @@ const SIZES = {
     latencySeconds: 2,
     latencyRate: 500,
     latencyConcurrency: 10,
+    groups: 10_000,
+    groupCount: 100,
+    groupsConcurrency: 100,
     soak: 100_000,
     runtime: 100_000,
   },
@@ -129,7 +145,19 @@ function plan(size, only) {
   }
   for (const scenario of scenarios.filter((s) => s !== "runtime")) {
     for (const system of systems) {
-      if (scenario === "enqueue-single") {
+      // A per-group queue (every job needs a group) takes part in the groups scenario only.
+      if (SYSTEMS[system].groupsOnly && scenario !== "groups") continue;
+      if (scenario === "groups") {
+        if (SYSTEMS[system].groups) {
+          out.push({
+            scenario,
+            system,
+            concurrency: size.groupsConcurrency,
+            jobs: size.groups,
+            extra: ["--groups", String(size.groupCount)],
+          });
+        }
+      } else if (scenario === "enqueue-single") {
         out.push({ scenario, system, concurrency: null, jobs: size.enqueueSingle, extra: [] });
       } else if (scenario === "enqueue-bulk") {
         out.push({
@@ -303,6 +331,15 @@ async function measureOnce(m, env) {
       const [c, p] = await Promise.all([consumer, producer]);
       return { ...c, ...p, cpuNodeMs: c.cpuWorkerMs + p.cpuProducerMs };
     }
+    if (m.scenario === "groups") {
+      // Filled by an untimed process first; the timed process only runs the worker and checks the order.
+      await runChild("groups.mjs", [...common, ...m.extra, "--role", "fill"], env.timeoutMs);
+      return await runChild(
+        "groups.mjs",
+        [...common, ...conc, ...m.extra, "--role", "worker"],
+        env.timeoutMs,
+      );
+    }
     if (m.scenario === "soak") {
       // One run is the measurement: it is long, and the growth is what matters, not a median of three.
       return await runChild("soak.mjs", [...common, ...conc], Math.max(env.timeoutMs, 600_000));
@@ -399,6 +436,7 @@ function versions() {
     ["conveyor", "../package.json"],
     ["bullmq", "../node_modules/bullmq/package.json"],
     ["bee-queue", "../node_modules/bee-queue/package.json"],
+    ["groupmq", "../node_modules/groupmq/package.json"],
     ["nact", "../node_modules/nact/package.json"],
   ]) {
     try {
@@ -452,6 +490,20 @@ function summarise(m, runs, errors) {
   };
   if (m.scenario === "latency")
     Object.assign(row, { maxMs: med("maxMs"), sameProcess: runs.some((r) => r.sameProcess) || undefined });
+  if (m.scenario === "groups") {
+    // Order is a guarantee, not a rate: violations are summed over the repetitions, so one bad run shows.
+    /** @param {string} key */
+    const sum = (key) => runs.reduce((acc, r) => acc + (Number(r[key]) || 0), 0);
+    Object.assign(row, {
+      groups: runs[0]?.groups ?? null,
+      orderViolations: runs.length ? sum("orderViolations") : null,
+      outOfOrder: sum("outOfOrder"),
+      overlaps: sum("overlaps"),
+      duplicateStarts: sum("duplicateStarts"),
+      missingStarts: sum("missingStarts"),
+      violationExamples: runs.flatMap((r) => r.violationExamples ?? []).slice(0, 5),
+    });
+  }
   if (m.scenario === "soak" && runs[0]) {
     const r = runs[0];
     Object.assign(row, {
@@ -502,7 +554,7 @@ function costLines(rows) {
   const out = [];
   for (const r of rows) {
     if (!r.jobsPerSec || r.cpuNodeMs === null || r.cpuNodeMs === undefined) continue;
-    if (!["enqueue-single", "enqueue-bulk", "process", "latency"].includes(r.scenario)) continue;
+    if (!["enqueue-single", "enqueue-bulk", "process", "latency", "groups"].includes(r.scenario)) continue;
     const elapsedMs = (r.jobs / r.jobsPerSec) * 1000;
     const us = (/** @type {number} */ ms) => ((ms * 1000) / r.jobs).toFixed(1);
     const busy = (/** @type {number} */ ms) => `${Math.round((ms / elapsedMs) * 100)}%`;
@@ -558,6 +610,16 @@ function markdown(rows, header) {
       `Worker memory over ${fmt(r.jobs)} jobs (${r.system}, c=${r.concurrency}, after GC, from 10% in to the end): ` +
         `heap ${r.heapStartMB} -> ${r.heapEndMB} MB (${r.heapGrowthPct}%), RSS ${r.rssStartMB} -> ${r.rssEndMB} MB ` +
         `(${r.rssGrowthPct}%; ${r.rssSecondHalfGrowthPct}% over the second half, once SQLite's page cache is full).`,
+    );
+  }
+  for (const r of rows.filter((x) => x.scenario === "groups" && x.repeats > 0)) {
+    lines.push("");
+    const held = r.orderViolations === 0 ? "order held" : "ORDER NOT HELD";
+    lines.push(
+      `Per-group FIFO (${r.system}, ${fmt(r.jobs)} jobs over ${r.groups} groups, c=${r.concurrency}): ${held}, ` +
+        `${r.orderViolations} violation(s) over ${r.repeats} run(s) (${r.outOfOrder} out of order, ` +
+        `${r.overlaps} overlapping; ${r.duplicateStarts} duplicate and ${r.missingStarts} missing starts)` +
+        `${r.violationExamples.length ? `, e.g. ${r.violationExamples.join("; ")}` : ""}.`,
     );
   }
   for (const r of rows.filter((x) => x.scenario === "runtime")) {
@@ -623,6 +685,15 @@ function comparisons(rows) {
           `latency p99: ${mine} ${a.p99Ms.toFixed(2)} ms vs ${peer} ${b.p99Ms.toFixed(2)} ms = ${(a.p99Ms / b.p99Ms).toFixed(2)}x`,
         );
       }
+    }
+    // PRODUCT.md: per-group FIFO on Redis (100 groups, concurrency 100, order held) at least 1.5x GroupMQ.
+    const g = find("groups", mine);
+    const gp = find("groups", "groupmq");
+    if (g?.jobsPerSec && gp?.jobsPerSec) {
+      const held = g.orderViolations === 0 ? "order held" : "ORDER NOT HELD";
+      out.push(
+        `groups c=${g.concurrency}: ${mine} ${fmt(g.jobsPerSec)}/s vs groupmq ${fmt(gp.jobsPerSec)}/s = ${(g.jobsPerSec / gp.jobsPerSec).toFixed(2)}x (${held}; target for conveyor-redis: >= 1.5x)`,
+      );
     }
   }
   return out;

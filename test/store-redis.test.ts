@@ -245,6 +245,15 @@ describe("redis store", () => {
       // Another call with the same jobs is a new insert.
       await commands.insert({ jobs: [jobInsertParams({ data: 3 })], token: "call-2", tokenTtlMs: 60_000 });
       expect((await store.jobCount({})).available).toBe(3);
+      // A call where the dedupe policy returned an existing job (its token is stored in the other form).
+      const mixed = [jobInsertParams({ data: 4 }), jobInsertParams({ data: 5, key: "k" })];
+      const third = await commands.insert({ jobs: mixed, token: "call-3", tokenTtlMs: 60_000 });
+      expect(third.reply.map((r) => r.outcome)).toEqual(["inserted", "duplicate"]);
+      const thirdAgain = await commands.insert({ jobs: mixed, token: "call-3", tokenTtlMs: 60_000 });
+      expect(thirdAgain.reply.map((r) => [r.outcome, r.job.id])).toEqual(
+        third.reply.map((r) => [r.outcome, r.job.id]),
+      );
+      expect((await store.jobCount({})).available).toBe(4);
     } finally {
       client.disconnect();
     }

@@ -41,10 +41,16 @@ export async function open(kind, { queue, redisUrl, dbPath }) {
         noop,
         items.map((data) => ({ data })),
       ),
+    // Default group policy of the job type: concurrency 1, failures hold the group (docs/guides/groups.md).
+    enqueueGrouped: (items) =>
+      app.enqueueMany(
+        noop,
+        items.map(({ group, data }) => ({ data, options: { group } })),
+      ),
     async worker({ concurrency, onStart: start, onCompleted }) {
       if (start) onStart = start;
       const worker = app.worker({ jobs: [noop], concurrency });
-      const off = app.events.on("job:completed", () => onCompleted());
+      const off = app.events.on("job:completed", (e) => onCompleted(e.job.data));
       return {
         start: () => worker.start(),
         async stop() {

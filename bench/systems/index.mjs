@@ -6,6 +6,8 @@
  * @property {boolean} redis Backed by the shared Redis server (flushed between runs; commands counted).
  * @property {boolean} crossProcess Producer and worker can run in different processes (memory cannot).
  * @property {boolean} enabled Part of the default run. Disabled systems run only when named in --only.
+ * @property {boolean} [groups] Has per-group FIFO (`enqueueGrouped`): takes part in the `groups` scenario.
+ * @property {boolean} [groupsOnly] Every job needs a group (a per-group queue): only the `groups` scenario.
  * @property {string} [note] Why a system is disabled.
  * @property {(options: import("./types.mjs").OpenOptions) => Promise<import("./types.mjs").BenchSystem>} open
  */
@@ -16,6 +18,7 @@ export const SYSTEMS = {
     redis: false,
     crossProcess: true,
     enabled: true,
+    groups: true,
     open: async (o) => (await import("./conveyor.mjs")).open("sqlite", o),
   },
   "conveyor-memory": {
@@ -28,6 +31,7 @@ export const SYSTEMS = {
     redis: true,
     crossProcess: true,
     enabled: true,
+    groups: true,
     open: async (o) => (await import("./conveyor.mjs")).open("redis", o),
   },
   bullmq: {
@@ -35,6 +39,14 @@ export const SYSTEMS = {
     crossProcess: true,
     enabled: true,
     open: async (o) => (await import("./bullmq.mjs")).open(o),
+  },
+  groupmq: {
+    redis: true,
+    crossProcess: true,
+    enabled: true,
+    groups: true,
+    groupsOnly: true,
+    open: async (o) => (await import("./groupmq.mjs")).open(o),
   },
   "bee-queue": {
     redis: true,

@@ -11,7 +11,12 @@
  * @typedef {object} WorkerOptions
  * @property {number} concurrency Jobs handled at once.
  * @property {(data: any) => void} [onStart] Called first thing in the job handler with the job's data.
- * @property {() => void} onCompleted Called once per job when the system reports it completed (stored).
+ * @property {(data?: any) => void} onCompleted Called once per job when the system reports it completed
+ *   (stored), with the job's data (adapters with `groups: true` pass it; the others may not).
+ *
+ * @typedef {object} GroupedItem
+ * @property {string} group The group key: jobs of one group run one at a time, in enqueue order.
+ * @property {object} data The job's data.
  *
  * @typedef {object} BenchWorker
  * @property {() => Promise<void>} start Begins consuming; timing starts just before this call.
@@ -21,6 +26,8 @@
  * @property {() => Promise<void>} ready Opens the producer's connections (so no timed call pays for them).
  * @property {(data: object) => Promise<unknown>} enqueue Stores one job; resolves once acknowledged.
  * @property {(items: object[]) => Promise<unknown>} enqueueMany Stores jobs with the system's bulk call.
+ * @property {(items: GroupedItem[]) => Promise<unknown>} [enqueueGrouped] Stores jobs, each in its group
+ *   (per-group FIFO), with the system's bulk call, in array order. Systems with `groups: true` have it.
  * @property {(options: WorkerOptions) => Promise<BenchWorker>} worker Builds and connects a worker (not started).
  * @property {() => Promise<void>} close Releases everything `open()` created.
  */

@@ -133,7 +133,7 @@ export class RedisCommands {
     updates: readonly FinishArgs[];
     now: number;
     claim: ClaimArgs | null;
-  }): Promise<Written<{ applied: boolean[]; claimed: JobRecord[] }>> {
+  }): Promise<Written<{ applied: boolean[]; claimed: JobRecord[]; nextRunAt?: number | null }>> {
     const args = [String(p.now), String(p.updates.length)];
     for (const u of p.updates) {
       if (u.outcome === "complete" && u.progress === null && u.logs.length === 0) {
@@ -151,15 +151,18 @@ export class RedisCommands {
       args.push("1");
       claimArgs(args, p.claim);
     }
-    const { wakes, reply } = await this.#write<[string, string[]]>("finish", args);
-    const [applied, claimed] = reply;
+    const { wakes, reply } = await this.#write<[string, string[], string]>("finish", args);
+    const [applied, claimed, next] = reply;
     const flags: boolean[] = new Array(applied.length);
     for (let i = 0; i < applied.length; i++) flags[i] = applied.charCodeAt(i) === 49;
     const claimInfo = p.claim === null ? null : { ...p.claim, now: p.now };
-    return {
-      wakes,
-      reply: { applied: flags, claimed: claimed.map((packed, i) => claimedJob(packed, claimInfo!, i)) },
+    const out: { applied: boolean[]; claimed: JobRecord[]; nextRunAt?: number | null } = {
+      applied: flags,
+      claimed: claimed.map((packed, i) => claimedJob(packed, claimInfo!, i)),
     };
+    // "" when the claim was full (or not asked for), "n" when nothing is due later.
+    if (next !== "") out.nextRunAt = next === "n" ? null : Number(next);
+    return { wakes, reply: out };
   }
 
   /** rescue.lua. */

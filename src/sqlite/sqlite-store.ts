@@ -747,8 +747,11 @@ export class SqliteStore implements Store {
         for (const queue of this.#refreshGroups(touched)) hintQueues.add(queue);
         touched = [];
       }
-      const claimed = params.claim ? this.#claimIn(params.claim, now) : [];
-      return { applied, claimed };
+      if (!params.claim) return { applied, claimed: [] };
+      const claimed = this.#claimIn(params.claim, now);
+      if (claimed.length >= params.claim.limit) return { applied, claimed };
+      const { queues, names } = params.claim;
+      return { applied, claimed, nextRunAt: this.#nextRunAtIn({ queues, names, now }) };
     });
     if (hintQueues.size > 0) this.#hint(hintQueues);
     return result;
@@ -878,22 +881,24 @@ export class SqliteStore implements Store {
   }
 
   async jobNextRunAt(params: { queues: string[]; names?: string[]; now?: number }): Promise<number | null> {
-    return this.#run(() => {
-      let next: number | null = null;
-      for (const queue of new Set(params.queues)) {
-        const runAt = this.#s.nextRunAt.get(queue) as number | undefined;
-        if (runAt !== undefined && (next === null || runAt < next)) next = runAt;
-      }
-      if (params.now !== undefined) {
-        const free = this.#s.rateNextFree.get({
-          now: params.now,
-          names: JSON.stringify(params.names ?? []),
-          queues: JSON.stringify(params.queues),
-        }) as number | null;
-        if (free !== null && (next === null || free < next)) next = free;
-      }
-      return next;
-    });
+    return this.#run(() => this.#nextRunAtIn(params));
+  }
+
+  #nextRunAtIn(params: { queues: string[]; names?: string[]; now?: number }): number | null {
+    let next: number | null = null;
+    for (const queue of new Set(params.queues)) {
+      const runAt = this.#s.nextRunAt.get(queue) as number | undefined;
+      if (runAt !== undefined && (next === null || runAt < next)) next = runAt;
+    }
+    if (params.now !== undefined) {
+      const free = this.#s.rateNextFree.get({
+        now: params.now,
+        names: JSON.stringify(params.names ?? []),
+        queues: JSON.stringify(params.queues),
+      }) as number | null;
+      if (free !== null && (next === null || free < next)) next = free;
+    }
+    return next;
   }
 
   async jobGet(params: { id: string }): Promise<JobRecord | null> {

@@ -232,6 +232,12 @@ export interface JobFinishManyResult {
   applied: boolean[];
   /** Jobs claimed by `claim`, if given. */
   claimed: JobRecord[];
+  /**
+   * When `claim` was given and claimed fewer jobs than its `limit`: what {@link Store.jobNextRunAt} returns
+   * for the claim's queues and names at `now`, read in the same call, so a worker that runs out of jobs learns
+   * when to look again without another round trip. Absent otherwise (a full claim, no claim).
+   */
+  nextRunAt?: number | null;
 }
 
 export interface JobLeaseRenewParams {

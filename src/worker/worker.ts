@@ -101,10 +101,11 @@ const PREFETCH_WINDOW_MS = 5;
 /**
  * Leases jobs from its queues and runs them, `concurrency` at a time.
  *
- * The loop has one store operation in flight at a time: finished attempts are written in one batch together
- * with the claim that refills the free slots (one transaction on SQLite), so batches grow with load and a
- * single job never waits for a poll. Leases are renewed by a heartbeat; expired leases (of any worker) are
- * rescued by a periodic rescuer that every worker runs.
+ * Finished attempts are written in one batch together with the claim that refills the free slots (one
+ * transaction on SQLite), so batches grow with load and a single job never waits for a poll. One store call is
+ * in flight at a time on a store whose writes block (SQLite), two on the others (Redis, memory), so the store
+ * and the worker's process work at the same time. Leases are renewed by a heartbeat; expired leases (of any
+ * worker) are rescued by a periodic rescuer that every worker runs.
  */
 export class Worker {
   readonly id: string;
@@ -138,7 +139,10 @@ export class Worker {
   #buffer: JobRecord[] = [];
   /** Settled attempts waiting to be written. */
   #pending: SettledAttempt[] = [];
-  #inFlight = false;
+  /** Store calls in flight: at most one when writes block (SQLite), else two (see #maxInFlight). */
+  #inFlight = 0;
+  /** Jobs the claims in flight asked for: counted as held, so two calls never over-claim. */
+  #claiming = 0;
   #pumpQueued = false;
   #mayHaveWork = true;
   #wakeGeneration = 0;
@@ -333,7 +337,7 @@ export class Worker {
       this.#running.size === 0 &&
       this.#buffer.length === 0 &&
       this.#pending.length === 0 &&
-      !this.#inFlight &&
+      this.#inFlight === 0 &&
       (this.#batcher === null || this.#batcher.held === 0)
     );
   }
@@ -360,12 +364,23 @@ export class Worker {
     });
   }
 
-  /** The single writer: flushes settled attempts and refills free slots in one store call. */
+  /**
+   * Store calls allowed in flight at once. With a store whose writes do not block (Redis, memory), a second
+   * call (the outcomes settled meanwhile, plus a claim for the slots the first does not refill) is sent while
+   * the first is on the wire, so the store and this process work at the same time. A job's outcome is in
+   * exactly one call and is only known after the call that claimed the job returned, so nothing is reordered
+   * per job. One at a time on blocking stores (one writer anyway) and while calls are failing (backoff).
+   */
+  #maxInFlight(): number {
+    return this.#deps.store.capabilities.blockingWrites || this.#errorStreak > 0 ? 1 : 2;
+  }
+
+  /** The writer: flushes settled attempts and refills free slots in one store call. */
   async #pump(): Promise<void> {
-    if (this.#inFlight) return;
-    const claiming = this.#state === "running";
-    const held = this.#running.size + this.#buffer.length + (this.#batcher?.held ?? 0);
-    const want = claiming && this.#mayHaveWork ? this.#capacity() - held : 0;
+    if (this.#inFlight >= this.#maxInFlight()) return;
+    const running = this.#state === "running";
+    const held = this.#running.size + this.#buffer.length + (this.#batcher?.held ?? 0) + this.#claiming;
+    const want = running && this.#mayHaveWork ? this.#capacity() - held : 0;
     if (this.#pending.length === 0 && want <= 0) {
       this.#notifyIdle();
       return;
@@ -389,15 +404,23 @@ export class Worker {
       leaseMs: this.#leaseMs,
     };
     const generation = this.#wakeGeneration;
-    this.#inFlight = true;
+    // Slots this call's claim is counted against until its reply is taken (or the call fails).
+    let claiming = Math.max(0, want);
+    this.#inFlight++;
+    this.#claiming += claiming;
     try {
       // Claim first, on its own, when outcome writes are slow (fsync): new jobs start before the older jobs'
-      // outcomes are synced. Otherwise claim in the same call as the outcomes: one round trip.
-      const claimApart = want > 0 && (updates.length === 0 || store.capabilities.blockingWrites);
-      if (claimApart)
-        this.#takeClaimed(await store.jobClaim({ ...claimParams, now: clock.now() }), want, generation);
-      if (updates.length > 0) {
-        const withClaim = want > 0 && !claimApart;
+      // outcomes are synced. Otherwise claim in the same call as the outcomes (if any): one round trip, whose
+      // reply also says when to look again if the claim comes back short.
+      const claimApart = want > 0 && store.capabilities.blockingWrites;
+      if (claimApart) {
+        const jobs = await store.jobClaim({ ...claimParams, now: clock.now() });
+        this.#claiming -= claiming;
+        claiming = 0;
+        this.#takeClaimed(jobs, want, generation, undefined);
+      }
+      const withClaim = want > 0 && !claimApart;
+      if (updates.length > 0 || withClaim) {
         const res = await store.jobFinishMany({
           updates,
           now: clock.now(),
@@ -406,23 +429,28 @@ export class Worker {
         res.applied.forEach((ok, i) => {
           if (ok) appliedHooks[i]?.();
         });
-        if (withClaim) this.#takeClaimed(res.claimed, want, generation);
+        if (withClaim) {
+          this.#claiming -= claiming;
+          claiming = 0;
+          this.#takeClaimed(res.claimed, want, generation, res.nextRunAt);
+        }
         // A finished job of a type with maxConcurrency frees a slot the last claim may have been short of.
-        if (this.#hasLimits && this.#state === "running") this.#wake();
+        if (updates.length > 0 && this.#hasLimits && this.#state === "running") this.#wake();
       }
       this.#errorStreak = 0;
     } catch (err) {
+      this.#claiming -= claiming;
       // Keep every outcome: they are written on the next try. Claims made in a failed call did not happen.
       this.#released -= batch.filter((b) => b.update?.outcome.type === "release").length;
       this.#pending.unshift(...batch);
       this.#errorStreak++;
       this.#deps.events.emit("worker:error", { workerId: this.id, error: coerceError(err) });
       const delay = Math.min(MAX_BACKOFF_MS, 50 * 2 ** Math.min(this.#errorStreak, 10));
-      this.#inFlight = false;
+      this.#inFlight--;
       this.#deps.clock.setTimeout(() => this.#schedulePump(), delay);
       return;
     }
-    this.#inFlight = false;
+    this.#inFlight--;
     if (this.#pending.length > 0 || (this.#mayHaveWork && this.#state === "running")) this.#schedulePump();
     else this.#notifyIdle();
   }
@@ -444,11 +472,19 @@ export class Worker {
     return Math.max(1, Math.min(100, Math.ceil(PREFETCH_WINDOW_MS / Math.max(perSlotMs, 0.001))));
   }
 
-  /** Starts freshly claimed jobs; a short claim means the queues are drained until the next hint. */
-  #takeClaimed(claimed: JobRecord[], want: number, generation: number): void {
+  /**
+   * Starts freshly claimed jobs; a short claim means the queues are drained until the next hint. `nextRunAt`
+   * is the store's answer to jobNextRunAt read with the claim (JobFinishManyResult), if it gave one.
+   */
+  #takeClaimed(
+    claimed: JobRecord[],
+    want: number,
+    generation: number,
+    nextRunAt: number | null | undefined,
+  ): void {
     if (claimed.length < want && generation === this.#wakeGeneration) {
       this.#mayHaveWork = false;
-      void this.#armIdle();
+      void this.#armIdle(nextRunAt);
     }
     if (this.#state === "running") {
       if (this.#batcher) this.#collect(claimed, this.#batcher);
@@ -532,16 +568,15 @@ export class Worker {
    * While idle, look again when the next scheduled job is due or a full rate limit of the worker's queues,
    * types or groups frees (so a rate-limited worker sleeps instead of spinning), or after pollMs.
    */
-  async #armIdle(): Promise<void> {
+  async #armIdle(known: number | null | undefined): Promise<void> {
     this.#cancelIdle?.();
     const { store, clock } = this.#deps;
     let delay = this.#pollMs;
     try {
-      const next = await store.jobNextRunAt({
-        queues: [...this.queues],
-        names: this.#names,
-        now: clock.now(),
-      });
+      const next =
+        known !== undefined
+          ? known
+          : await store.jobNextRunAt({ queues: [...this.queues], names: this.#names, now: clock.now() });
       if (next !== null) delay = Math.max(0, Math.min(delay, next - clock.now()));
     } catch {
       // The poll still runs; the error surfaces on the next claim.

@@ -1,7 +1,7 @@
 -- finish.lua: jobFinishMany. Applies attempt outcomes of jobs still running under their lease token, in
 -- order, then (optionally) claims more in the same call: a worker completes and refills in one round trip.
 -- @keys limits nrun paused running rl rlf rle gseq events evon stats statm s:scheduled s:retryable s:cancelled s:discarded
--- @uses claim stats
+-- @uses claim stats nextrun
 -- KEYS[1]: the prefix tag `{p}`; then the keys named by @keys, in order.
 -- ARGV[1] origin; ARGV[2] now; ARGV[3] update count; then per update either a short form for the common
 -- completions, id, token, "c" (result null) or id, token, "cr", result JSON, or the full form:
@@ -9,7 +9,9 @@
 --   snooze: runAt), x2 (retry, discard, cancel: error JSON), has progress (1/0), progress JSON, log count,
 --   log lines (JSON each)...
 -- then "1" and claim params (see claim.lua), or "0".
--- Returns { wakes, { applied (one character "1"/"0" per update), claimed (see claimJobs in lib.lua) } }.
+-- Returns { wakes, { applied (one character "1"/"0" per update), claimed (see claimJobs in lib.lua), next } },
+-- next being "" unless the claim came back short, then jobNextRunAt for the claim ("n" for null): an idle
+-- worker learns when to look again without another call.
 local now = tonumber(ARGV[2])
 local nowText = ARGV[2]
 local count = tonumber(ARGV[3])
@@ -107,9 +109,17 @@ for q, byState in pairs(moved) do
 end
 for name, k in pairs(runs) do hi(K.nrun, name, -k) end
 local claimed = {}
+local nextAt = ''
 if ARGV[at] == '1' then
   flushPhase()
   local c = readClaim(ARGV, at + 1)
   claimed = claimJobs(c.queues, c.names, c.owner, c.limit, c.leaseMs, now, c.nonce)
+  if #claimed < c.limit then
+    local queues, names = {}, {}
+    for _, q in ipairs(c.queues) do queues[q] = true end
+    for _, n in ipairs(c.names) do names[n] = true end
+    local t = nextRunAt(queues, names, nowText)
+    nextAt = t == nil and 'n' or ns(t)
+  end
 end
-return done({ table.concat(applied), claimed })
+return done({ table.concat(applied), claimed, nextAt })

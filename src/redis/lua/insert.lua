@@ -6,25 +6,35 @@
 -- KEYS[1]: the prefix tag `{p}`; then the keys named by @keys, in order; last: {p}:tok:<call token>.
 -- ARGV[1] origin; ARGV[2] token TTL (ms); ARGV[3...] the insert block (see readInserts in lib.lua).
 -- Returns { wakes, one entry per job (see insertJobs in lib.lua) }.
+-- The token's value: when every job was inserted, "\n" and insertJobs' text reply as it is (a line
+-- "<id> <state> <runAt>" per job: stored without another pass over it); otherwise "<outcome> <id>" per job,
+-- comma-separated.
 local tokenKey = KEYS[#KEYS]
 local prev = redis.call('GET', tokenKey)
 if prev then
   local out = {}
-  for outcome, id in string.gmatch(prev, '(%a+) (%d+)') do
+  local function again(outcome, id)
     local v = redis.call('HMGET', kj(id), 's', 'r')
     out[#out + 1] = { outcome, id, v[1] or 'available', v[2] or '0', record(id, true) }
+  end
+  if string.sub(prev, 1, 1) == '\n' then
+    for id in string.gmatch(prev, '\n(%d+) ') do again('inserted', id) end
+  else
+    for outcome, id in string.gmatch(prev, '(%a+) (%d+)') do again(outcome, id) end
   end
   return { '', out }
 end
 local shapes, count, jobsAt = readInserts(ARGV, 3)
 local out = insertJobs(shapes, ARGV, jobsAt, count)
-local seen = {}
+local value
 if type(out) == 'string' then
-  for id in string.gmatch(out, '(%d+) %a+ [^\n]*') do seen[#seen + 1] = 'inserted ' .. id end
+  value = '\n' .. out
 else
+  local seen = {}
   for i, r in ipairs(out) do
     if type(r) == 'string' then seen[i] = 'inserted ' .. string.match(r, '^%d+') else seen[i] = r[1] .. ' ' .. r[2] end
   end
+  value = table.concat(seen, ',')
 end
-redis.call('SET', tokenKey, table.concat(seen, ','), 'PX', ARGV[2])
+redis.call('SET', tokenKey, value, 'PX', ARGV[2])
 return done(out)

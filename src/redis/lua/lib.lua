@@ -1009,3 +1009,36 @@ local function readClaim(args, at)
     leaseMs = tonumber(args[at + 2]), nonce = args[at + 3],
   }, at + 4
 end
+
+-- @section nextrun
+-- When a worker of `queues` and `names` (sets: name -> true) should look again (see Store.jobNextRunAt): the
+-- earliest runAt of their scheduled or retryable jobs and, when `now` (text) is given, the earliest time after
+-- `now` at which a full rate limit that applies to them frees. Returns a number, or nil.
+local function nextRunAt(queues, names, now)
+  local next = nil
+  for q in pairs(queues) do
+    local first = redis.call('ZRANGE', kw(q), 0, 0, 'WITHSCORES')
+    if #first > 0 then
+      local t = tonumber(first[2])
+      if next == nil or t < next then next = t end
+    end
+  end
+  if now ~= nil then
+    local items = redis.call('ZRANGEBYSCORE', K.rlf, '(' .. now, '+inf', 'WITHSCORES')
+    for i = 1, #items, 2 do
+      local key, t = items[i], tonumber(items[i + 1])
+      if next ~= nil and t >= next then break end
+      local kind, rest = string.match(key, '^(%a)/(.*)$')
+      local applies = false
+      if kind == 't' then
+        applies = names[rest] == true
+      elseif kind == 'q' then
+        applies = queues[rest] == true
+      elseif kind == 'g' then
+        applies = queues[string.match(rest, '^([^/]*)/')] == true
+      end
+      if applies then next = t; break end
+    end
+  end
+  return next
+end

@@ -491,8 +491,11 @@ export class MemoryStore implements Store {
       if (counted !== null) this.stats.count(job.queue, counted, now);
       applied.push(true);
     }
-    const claimed = params.claim === undefined ? [] : this.claim({ ...params.claim, now }, now);
-    return { applied, claimed };
+    if (params.claim === undefined) return { applied, claimed: [] };
+    const claimed = this.claim({ ...params.claim, now }, now);
+    if (claimed.length >= params.claim.limit) return { applied, claimed };
+    const { queues, names } = params.claim;
+    return { applied, claimed, nextRunAt: this.nextRunAt({ queues, names, now }) };
   }
 
   /** Extends leases still held (running under the token, even if expired but not yet rescued). */
@@ -594,6 +597,10 @@ export class MemoryStore implements Store {
    */
   async jobNextRunAt(params: { queues: string[]; names?: string[]; now?: number }): Promise<number | null> {
     this.assertOpen();
+    return this.nextRunAt(params);
+  }
+
+  private nextRunAt(params: { queues: string[]; names?: string[]; now?: number }): number | null {
     let next: number | null = null;
     for (const queue of params.queues) {
       const job = this.waiting.get(queue)?.peek();

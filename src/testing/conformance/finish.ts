@@ -271,7 +271,44 @@ export function finishTests(ctx: ConformanceContext): void {
         now: T0,
         claim: { queues: ["default"], names: ["test-job"], owner: "w2", limit: 10, leaseMs: 1_000 },
       });
-      expect(none).toEqual({ applied: [], claimed: [] });
+      expect(none).toEqual({ applied: [], claimed: [], nextRunAt: null });
+    });
+
+    it("a short claim also answers jobNextRunAt for its queues; a full one leaves nextRunAt out", async () => {
+      const { store, insert } = await ctx.setup();
+      const claimOf = (limit: number) => ({
+        queues: ["default", "q2"],
+        names: ["test-job"],
+        owner: "w2",
+        limit,
+        leaseMs: 1_000,
+      });
+      const running = await insert({ state: "running" });
+      await insert({ runAt: T0 - 10 });
+      await insert({ runAt: T0 - 5 });
+      await insert({ state: "scheduled", runAt: T0 + 900, queue: "q2" });
+      await insert({ state: "scheduled", runAt: T0 + 700, queue: "elsewhere" });
+      const full = await store.jobFinishMany({
+        updates: [
+          {
+            id: running.id,
+            token: running.leaseToken!,
+            outcome: { type: "retry", runAt: T0 + 500, error: attemptError(1, T0) },
+          },
+        ],
+        now: T0,
+        claim: claimOf(2),
+      });
+      expect(full.claimed).toHaveLength(2);
+      expect(full.nextRunAt).toBeUndefined();
+      // The retry just written (T0 + 500) is the earliest in the claim's queues ("elsewhere" is not one).
+      const short = await store.jobFinishMany({ updates: [], now: T0 + 1, claim: claimOf(5) });
+      expect(short).toEqual({ applied: [], claimed: [], nextRunAt: T0 + 500 });
+      expect(short.nextRunAt).toBe(
+        await store.jobNextRunAt({ queues: ["default", "q2"], names: ["test-job"], now: T0 + 1 }),
+      );
+      const withoutClaim = await store.jobFinishMany({ updates: [], now: T0 + 1 });
+      expect(withoutClaim.nextRunAt).toBeUndefined();
     });
   });
 }

@@ -214,6 +214,18 @@ export function limitTests(ctx: ConformanceContext): void {
       expect(await store.jobNextRunAt({ ...all, now: T0 + 10 })).toBe(T0 + 500);
     });
 
+    it("a short claim in jobFinishMany reports when a full limit that holds its jobs back frees", async () => {
+      const { store } = await ctx.setup();
+      await store.queueRateLimit({ queue: "q1", limit: { max: 1, windowMs: W } });
+      await insertMany(store, "test-job", 2, "q1");
+      const claimOf = { queues: ["q1"], names: ["test-job"], owner: "w", limit: 5, leaseMs: 30_000 };
+      const first = await store.jobFinishMany({ updates: [], now: T0, claim: claimOf });
+      expect(first.claimed).toHaveLength(1);
+      expect(first.nextRunAt).toBe(T0 + W);
+      const held = await store.jobFinishMany({ updates: [], now: T0 + 10, claim: claimOf });
+      expect(held).toEqual({ applied: [], claimed: [], nextRunAt: T0 + W });
+    });
+
     it("limits and their windows are persisted: a second instance sees them", async () => {
       const bundle = await ctx.setup();
       if (bundle.connect === undefined) return;

@@ -1,0 +1,176 @@
+/**
+ * The worker's store calls: two in flight on a store whose writes do not block (memory, Redis), one on a
+ * blocking store (SQLite) and while calls fail; claims sized net of the claims in flight; a short claim's
+ * `nextRunAt` used instead of a separate `jobNextRunAt` call.
+ */
+import { describe, expect, it } from "vitest";
+import { Conveyor, defineJob, MemoryStore } from "../src/index.js";
+import type {
+  JobClaimParams,
+  JobFinishManyParams,
+  JobFinishManyResult,
+  JobRecord,
+  StoreCapabilities,
+} from "../src/store/store.js";
+import { eventually, sleep } from "./helpers/eventually.js";
+
+const CONCURRENCY = 10;
+const PREFETCH = 5;
+
+/** A memory store whose worker calls take a few milliseconds and are watched. */
+class WatchedStore extends MemoryStore {
+  inFlight = 0;
+  maxInFlight = 0;
+  /** Jobs handed to the worker by claims, and outcomes the worker has sent (each ends one of them). */
+  claimedTotal = 0;
+  outcomesSent = 0;
+  /** Limits of the claims in flight. */
+  claimsInFlight = 0;
+  /** Most jobs the worker held or had asked for at the start of a call (must stay within its capacity). */
+  maxCommitted = 0;
+  nextRunAtCalls = 0;
+  /** Calls (1-based) that fail before touching the store. */
+  failCalls = new Set<number>();
+  calls = 0;
+  override readonly capabilities: StoreCapabilities;
+
+  constructor(blockingWrites: boolean) {
+    super();
+    this.capabilities = { blockingWrites, durable: false, crossProcessWatch: false };
+  }
+
+  async #call<T>(
+    updates: number,
+    limit: number,
+    run: () => Promise<T>,
+    claimed: (r: T) => number,
+  ): Promise<T> {
+    this.calls++;
+    this.outcomesSent += updates;
+    this.claimsInFlight += limit;
+    this.maxCommitted = Math.max(
+      this.maxCommitted,
+      this.claimedTotal - this.outcomesSent + this.claimsInFlight,
+    );
+    this.inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    try {
+      await sleep(2);
+      if (this.failCalls.has(this.calls)) throw new Error("injected store failure");
+      const res = await run();
+      this.claimedTotal += claimed(res);
+      return res;
+    } catch (err) {
+      this.outcomesSent -= updates;
+      throw err;
+    } finally {
+      this.inFlight--;
+      this.claimsInFlight -= limit;
+    }
+  }
+
+  override jobClaim(params: JobClaimParams): Promise<JobRecord[]> {
+    return this.#call(
+      0,
+      params.limit,
+      () => super.jobClaim(params),
+      (r) => r.length,
+    );
+  }
+
+  override jobFinishMany(params: JobFinishManyParams): Promise<JobFinishManyResult> {
+    return this.#call(
+      params.updates.length,
+      params.claim?.limit ?? 0,
+      () => super.jobFinishMany(params),
+      (r) => r.claimed.length,
+    );
+  }
+
+  override jobNextRunAt(params: {
+    queues: string[];
+    names?: string[];
+    now?: number;
+  }): Promise<number | null> {
+    this.nextRunAtCalls++;
+    return super.jobNextRunAt(params);
+  }
+}
+
+async function run(store: WatchedStore, jobs: number) {
+  const app = await Conveyor.open({ store });
+  const runs = new Map<number, number>();
+  const job = defineJob<{ n: number }>({
+    name: "pipelined",
+    async handler({ n }) {
+      runs.set(n, (runs.get(n) ?? 0) + 1);
+      if (n % 3 === 0) await sleep(1);
+    },
+  });
+  await app.enqueueMany(
+    job,
+    Array.from({ length: jobs }, (_, n) => ({ data: { n } })),
+  );
+  const w = app.worker({ jobs: [job], concurrency: CONCURRENCY, prefetch: PREFETCH });
+  await w.start();
+  await eventually(async () => expect((await app.countJobs()).completed).toBe(jobs), { timeoutMs: 20_000 });
+  await w.stop();
+  expect(store.inFlight).toBe(0);
+  const counts = await app.countJobs();
+  await app.close();
+  return { runs, counts };
+}
+
+describe("worker store calls", () => {
+  it("keeps two calls in flight on a non-blocking store, never claims beyond its capacity, runs each job once", async () => {
+    const store = new WatchedStore(false);
+    const { runs, counts } = await run(store, 600);
+    expect(store.maxInFlight).toBe(2);
+    expect(store.maxCommitted).toBeLessThanOrEqual(CONCURRENCY + PREFETCH);
+    expect(runs.size).toBe(600);
+    expect([...runs.values()].every((k) => k === 1)).toBe(true);
+    expect(counts).toMatchObject({ completed: 600, running: 0, available: 0 });
+    // Every short claim went with jobFinishMany, which answered when to look again.
+    expect(store.nextRunAtCalls).toBe(0);
+  });
+
+  it("keeps one call in flight on a store whose writes block", async () => {
+    const store = new WatchedStore(true);
+    const { runs } = await run(store, 300);
+    expect(store.maxInFlight).toBe(1);
+    // (maxCommitted is not checked here: the claim goes first, ahead of the outcomes already taken from the
+    // slots, so this store's count of held jobs runs ahead of the worker's.)
+    expect([...runs.values()].every((k) => k === 1)).toBe(true);
+    // Claims go apart (jobClaim) here, so a short one is followed by jobNextRunAt.
+    expect(store.nextRunAtCalls).toBeGreaterThan(0);
+  });
+
+  it("keeps every outcome of failed calls and writes it later, one call at a time while failing", async () => {
+    const store = new WatchedStore(false);
+    for (let c = 6; c <= 9; c++) store.failCalls.add(c);
+    const errors: unknown[] = [];
+    const app = await Conveyor.open({ store });
+    app.events.on("worker:error", ({ error }) => errors.push(error));
+    const runs = new Map<number, number>();
+    const job = defineJob<{ n: number }>({
+      name: "flaky-store",
+      async handler({ n }) {
+        runs.set(n, (runs.get(n) ?? 0) + 1);
+      },
+    });
+    await app.enqueueMany(
+      job,
+      Array.from({ length: 200 }, (_, n) => ({ data: { n } })),
+    );
+    const w = app.worker({ jobs: [job], concurrency: CONCURRENCY, prefetch: PREFETCH });
+    await w.start();
+    await eventually(async () => expect((await app.countJobs()).completed).toBe(200), { timeoutMs: 20_000 });
+    await w.stop();
+    expect(errors.length).toBeGreaterThanOrEqual(1);
+    expect(runs.size).toBe(200);
+    expect([...runs.values()].every((k) => k === 1)).toBe(true);
+    expect(store.maxCommitted).toBeLessThanOrEqual(CONCURRENCY + PREFETCH);
+    expect(await app.countJobs()).toMatchObject({ completed: 200, running: 0, available: 0 });
+    await app.close();
+  });
+});
