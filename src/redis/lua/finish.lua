@@ -40,9 +40,9 @@ for u = 1, count do
   local jk = kj(id)
   local v
   if kind == 'complete' then
-    v = redis.call('HMGET', jk, 's', 'lt', 'q', 'n', 'g')
+    v = redis.call('HMGET', jk, 's', 'lt', 'q', 'n', 'g', 'p', 'l', 'r', 'gh', 'gc')
   else
-    v = redis.call('HMGET', jk, 's', 'lt', 'q', 'n', 'g', 'a', 'e')
+    v = redis.call('HMGET', jk, 's', 'lt', 'q', 'n', 'g', 'p', 'l', 'r', 'gh', 'gc', 'a', 'e')
   end
   if v[1] ~= 'running' or v[2] ~= token then
     applied[u] = '0'
@@ -63,16 +63,16 @@ for u = 1, count do
       -- An absent result reads as null.
       if x1 ~= 'null' then h[#h + 1] = 'res'; h[#h + 1] = x1 end
     elseif to ~= nil then
-      h[#h + 1] = 'e'; h[#h + 1] = appendError(v[7], x2)
+      h[#h + 1] = 'e'; h[#h + 1] = appendError(v[12], x2)
       h[#h + 1] = 'f'; h[#h + 1] = nowText
     elseif kind == 'retry' then
       to = 'retryable'
       runAt = x1
-      h[#h + 1] = 'e'; h[#h + 1] = appendError(v[7], x2)
+      h[#h + 1] = 'e'; h[#h + 1] = appendError(v[12], x2)
     else
       -- snooze and release give the attempt back.
       if kind == 'snooze' then to, runAt = 'scheduled', x1 else to, runAt = 'available', nowText end
-      h[#h + 1] = 'a'; h[#h + 1] = ns(math.max(0, (tonumber(v[6]) or 0) - 1))
+      h[#h + 1] = 'a'; h[#h + 1] = ns(math.max(0, (tonumber(v[11]) or 0) - 1))
     end
     h[2] = to
     if runAt then
@@ -92,7 +92,12 @@ for u = 1, count do
       local sk = stateIndex(to)
       if sk then za(sk, tonumber(id), id) end
     else
-      moveIdx(id, jmeta(id), 'running', to)
+      -- The job as jmeta would read it now (this update's state, run time and finish time).
+      local J = {
+        s = to, q = q, n = n, p = v[6] or '0', l = v[7] or '0', r = runAt or v[8], g = g, gh = v[9] or '1',
+        gc = v[10] or '1', f = FINAL[kind] and nowText or '',
+      }
+      moveIdx(id, J, 'running', to)
     end
     local counter = STAT[kind]
     if counter then stat(q, counter, now) end

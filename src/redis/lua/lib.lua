@@ -28,7 +28,7 @@
 -- running ones come from the lease set); the caller's origin; key memos; the write buffer (WZ, WH); the
 -- groups touched and queues woken; the events of the call; minute counters; rate accounting.
 local B, K, S, ORIGIN, KC, KF
-local WZ, WH, TOUCHED, WAKE, EV, EVMAX, STATM, STATQ, RATES
+local WZ, WH, TOUCHED, WAKE, EV, EVMAX, STATM, STATQ, RATES, GM, GRP
 
 local function begin(keys, args, keynames)
   B = keys[1]
@@ -38,7 +38,7 @@ local function begin(keys, args, keynames)
   end
   ORIGIN = args[1]
   KC, KF = {}, {}
-  WZ, WH, TOUCHED, WAKE, EV, EVMAX, STATM, STATQ, RATES = {}, {}, {}, {}, {}, nil, nil, {}, {}
+  WZ, WH, TOUCHED, WAKE, EV, EVMAX, STATM, STATQ, RATES, GM, GRP = {}, {}, {}, {}, {}, nil, nil, {}, {}, {}, {}
 end
 
 local INDEXED = { scheduled = true, retryable = true, cancelled = true, discarded = true }
@@ -196,13 +196,42 @@ end
 -- a sorted set {p}:go:<q>/<g> of its occupying jobs by id (its window is the first c); and, while ready,
 -- an entry in {p}:gr:<q>/<prio> scored by sv (least recently served first), with <prio> in {p}:grp:<q>.
 
+-- A group's hash, read once per call (GM, keyed "<q>/<g>") and changed in memory; `gsave` writes the changed
+-- fields back in one HSET (flushPhase saves every changed group before the script's phase ends), so a call
+-- that finishes, refills and re-places a group reads and writes its hash once instead of once per change.
+local function gm(q, g)
+  local tk = q .. '/' .. g
+  local m = GM[tk]
+  if not m then
+    local v = redis.call('HMGET', kg(q, g), 'c', 'r', 'n', 'sv', 'rp')
+    m = { c = v[1], r = tonumber(v[2]) or 0, n = tonumber(v[3]) or 0, sv = v[4], rp = v[5] or '', d = {} }
+    GM[tk] = m
+  end
+  return m
+end
+local function gset(m, field, value)
+  m[field] = value
+  m.d[field] = true
+end
+local function gsave(q, g, m)
+  if next(m.d) == nil then return end
+  local h = {}
+  for f in pairs(m.d) do
+    local v = m[f]
+    if type(v) == 'number' then v = ns(v) end
+    h[#h + 1] = f; h[#h + 1] = v
+  end
+  redis.call('HSET', kg(q, g), unpack(h))
+  m.d = {}
+end
+
 local function occupies(s, hold)
   return s == 'available' or s == 'running' or (hold and (s == 'scheduled' or s == 'retryable'))
 end
 
 local function groupMoved(id, J, from, to)
   local q, g = J.q, J.g
-  local mk = kg(q, g)
+  local m = gm(q, g)
   local hold = J.gh ~= '0'
   local wasOcc = from ~= nil and occupies(from, hold)
   local isOcc = to ~= nil and occupies(to, hold)
@@ -211,15 +240,15 @@ local function groupMoved(id, J, from, to)
   elseif isOcc and not wasOcc then
     redis.call('ZADD', kgo(q, g), tonumber(id), id)
   end
-  if from == 'running' then redis.call('HINCRBY', mk, 'r', -1) end
-  if to == 'running' then redis.call('HINCRBY', mk, 'r', 1) end
+  if from == 'running' then gset(m, 'r', m.r - 1) end
+  if to == 'running' then gset(m, 'r', m.r + 1) end
   local wasLive = from ~= nil and isLive(from)
   local nowLive = to ~= nil and isLive(to)
   if wasLive and not nowLive then
-    redis.call('HINCRBY', mk, 'n', -1)
+    gset(m, 'n', m.n - 1)
   elseif nowLive and not wasLive then
-    redis.call('HINCRBY', mk, 'n', 1)
-    redis.call('HSETNX', mk, 'c', J.gc)
+    gset(m, 'n', m.n + 1)
+    if m.c == nil then gset(m, 'c', J.gc) end
   end
   local tk = q .. '/' .. g
   local t = TOUCHED[tk]
@@ -231,15 +260,15 @@ end
 -- Recomputes whether the group is ready and its place among the ready groups (`force`: re-placed even if
 -- unchanged, after a claim changed its sv). Deletes a group without non-final jobs. Returns whether ready.
 local function refreshGroup(q, g, force)
-  local mk = kg(q, g)
-  local m = redis.call('HMGET', mk, 'c', 'r', 'n', 'sv', 'rp')
-  local c = tonumber(m[1]) or 1
-  local r = tonumber(m[2]) or 0
-  local n = tonumber(m[3]) or 0
-  local rp = m[5] or ''
+  local m = gm(q, g)
+  local c = tonumber(m.c) or 1
+  local r = m.r
+  local n = m.n
+  local rp = m.rp
   if n <= 0 then
     if rp ~= '' then redis.call('ZREM', kgr(q, rp), g) end
-    redis.call('DEL', mk, kgo(q, g))
+    redis.call('DEL', kg(q, g), kgo(q, g))
+    GM[q .. '/' .. g] = nil
     return false
   end
   local prio = ''
@@ -250,13 +279,22 @@ local function refreshGroup(q, g, force)
       if v[1] == 'available' then prio = v[2] or '0'; break end
     end
   end
-  if prio == rp and not force then return prio ~= '' end
+  if prio == rp and not force then
+    gsave(q, g, m)
+    return prio ~= ''
+  end
   if rp ~= '' and rp ~= prio then redis.call('ZREM', kgr(q, rp), g) end
   if prio ~= '' then
-    redis.call('ZADD', kgr(q, prio), tonumber(m[4]) or 0, g)
-    redis.call('ZADD', kgrp(q), tonumber(prio), prio)
+    redis.call('ZADD', kgr(q, prio), tonumber(m.sv) or 0, g)
+    local pk = q .. '/' .. prio
+    if not GRP[pk] then
+      -- Once per call and (queue, priority); the claim drops a priority whose set it finds empty.
+      GRP[pk] = true
+      redis.call('ZADD', kgrp(q), tonumber(prio), prio)
+    end
   end
-  if prio ~= rp then redis.call('HSET', mk, 'rp', prio) end
+  if prio ~= rp then gset(m, 'rp', prio) end
+  gsave(q, g, m)
   return prio ~= ''
 end
 
@@ -376,6 +414,12 @@ local function flushPhase()
     if refreshGroup(t.q, t.g, false) and t.wake then WAKE[t.q] = true end
   end
   TOUCHED = {}
+  for tk, m in pairs(GM) do
+    if next(m.d) ~= nil then
+      local q, g = string.match(tk, '^([^/]*)/(.*)$')
+      gsave(q, g, m)
+    end
+  end
 end
 
 -- Ends a write script: flushes, publishes one wake-up per queue that may have claimable jobs, writes the
@@ -637,7 +681,7 @@ local function insertJobs(shapes, args, at, count)
         c[state] = (c[state] or 0) + 1
       else
         if gkey ~= '' then
-          redis.call('HSET', kg(q, gkey), 'c', sh.gc)
+          gset(gm(q, gkey), 'c', sh.gc)
           za(kgi(gkey), lastId, id)
         end
         moveIdx(id, { q = q, n = sh.n, p = sh.p, l = sh.l, r = runAtText, g = gkey, gh = sh.gh, gc = sh.gc }, nil, state)
@@ -689,15 +733,22 @@ end
 -- slots and, for names with a group rate limit, within the room left in the group's log.
 local function groupPicks(q, g, nameSet, groupRates, now)
   local picks = {}
-  local m = redis.call('HMGET', kg(q, g), 'c', 'r')
-  local c = tonumber(m[1]) or 1
-  local free = c - (tonumber(m[2]) or 0)
+  local m = gm(q, g)
+  local c = tonumber(m.c) or 1
+  local free = c - m.r
   if free <= 0 then return picks end
   local win = redis.call('ZRANGE', kgo(q, g), 0, c - 1)
   local room = nil
   for _, id in ipairs(win) do
     if free <= 0 then break end
-    local v = redis.call('HMGET', kj(id), 's', 'n', 'p', 'r')
+    -- The whole hash: a pick's fields are the claim's reply (the lease below reads them again otherwise).
+    local flat = redis.call('HGETALL', kj(id))
+    local v = {}
+    for f = 1, #flat, 2 do
+      local name = flat[f]
+      if name == 's' then v[1] = flat[f + 1] elseif name == 'n' then v[2] = flat[f + 1]
+      elseif name == 'p' then v[3] = flat[f + 1] elseif name == 'r' then v[4] = flat[f + 1] end
+    end
     if v[1] == 'available' and nameSet[v[2]] then
       local lim = groupRates and groupRates[v[2]]
       if lim then
@@ -705,7 +756,7 @@ local function groupPicks(q, g, nameSet, groupRates, now)
         if room == nil or r2 < room then room = r2 end
         if room <= 0 then break end
       end
-      picks[#picks + 1] = { id = id, idn = tonumber(id), p = tonumber(v[3] or '0'), r = tonumber(v[4]), q = q, n = v[2], g = g }
+      picks[#picks + 1] = { id = id, idn = tonumber(id), p = tonumber(v[3] or '0'), r = tonumber(v[4]), q = q, n = v[2], g = g, flat = flat }
       free = free - 1
     end
   end
@@ -786,7 +837,7 @@ local function claimJobs(queues, names, owner, limit, leaseMs, now, nonce)
   end
   -- The commonest claim (one queue, one job type, one priority, no ready group, no limit): pop the first
   -- `limit` jobs of the claim set at once (ZPOPMIN: claim order is its order).
-  local chosen, served, popped = nil, {}, {}
+  local chosen, served, servedOrder, popped = nil, {}, {}, {}
   if budgets == nil and queueRoom == nil and #openQueues == 1 and #liveNames == 1 then
     local q, n = openQueues[1], liveNames[1]
     if redis.call('EXISTS', kgrp(q)) == 0 then
@@ -856,7 +907,10 @@ local function claimJobs(queues, names, owner, limit, leaseMs, now, nonce)
           local chunk = math.max(16, limit - taken)
           local gs = redis.call('ZRANGE', grk, start, start + chunk - 1, 'WITHSCORES')
           if #gs == 0 then
-            if start == 0 then redis.call('ZREM', kgrp(q), gp) end
+            if start == 0 then
+              redis.call('ZREM', kgrp(q), gp)
+              GRP[q .. '/' .. gp] = nil
+            end
             break
           end
           for i = 1, #gs, 2 do
@@ -914,7 +968,11 @@ local function claimJobs(queues, names, owner, limit, leaseMs, now, nonce)
         if first then
           pick = gc
           gi = gi + 1
-          served[gc.q .. '/' .. gc.g] = { gc.q, gc.g }
+          local sk = gc.q .. '/' .. gc.g
+          if not served[sk] then
+            served[sk] = true
+            servedOrder[#servedOrder + 1] = { gc.q, gc.g }
+          end
           if groupRates and groupRates[gc.n] then rtake('g/' .. gc.q .. '/' .. gc.g) end
         end
       end
@@ -942,7 +1000,7 @@ local function claimJobs(queues, names, owner, limit, leaseMs, now, nonce)
   for i, c in ipairs(chosen) do
     local id = c.id
     local jk = kj(id)
-    local flat = redis.call('HGETALL', jk)
+    local flat = c.flat or redis.call('HGETALL', jk)
     local a, cr = 0, nil
     for f = 1, #flat, 2 do
       local name = flat[f]
@@ -978,8 +1036,13 @@ local function claimJobs(queues, names, owner, limit, leaseMs, now, nonce)
     hi(kc(q), 'running', n)
   end
   for name, n in pairs(runs) do hi(K.nrun, name, n) end
-  for _, sg in pairs(served) do
-    redis.call('HSET', kg(sg[1], sg[2]), 'sv', redis.call('INCR', K.gseq))
+  -- Served groups take the next claim sequence numbers, in claim order (one INCRBY for all of them).
+  if #servedOrder > 0 then
+    local sv = redis.call('INCRBY', K.gseq, #servedOrder) - #servedOrder
+    for _, sg in ipairs(servedOrder) do
+      sv = sv + 1
+      gset(gm(sg[1], sg[2]), 'sv', sv)
+    end
   end
   local seenPop = {}
   for _, pg in ipairs(popped) do
