@@ -32,3 +32,26 @@ export class UsageError extends Error {
 export function println(stream: CliStream, line = ""): void {
   stream.write(`${line}\n`);
 }
+
+/**
+ * Resolves on SIGINT or SIGTERM (or when `io.signal` aborts), keeping the process alive until then: how the
+ * long-running commands (`dashboard`, an interactive `demo`) wait for Ctrl-C.
+ */
+export function waitForStop(io: CliIO): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const keepAlive = setInterval(() => {}, 60_000);
+    const stop = (): void => {
+      clearInterval(keepAlive);
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+      resolve();
+    };
+    if (io.signal) {
+      if (io.signal.aborted) stop();
+      else io.signal.addEventListener("abort", stop, { once: true });
+    } else {
+      process.on("SIGINT", stop);
+      process.on("SIGTERM", stop);
+    }
+  });
+}

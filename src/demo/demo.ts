@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { formatDuration, formatRate } from "../cli/format.js";
 import type { CliIO } from "../cli/io.js";
-import { println } from "../cli/io.js";
+import { println, waitForStop } from "../cli/io.js";
 import { createProgress, isInteractive } from "../cli/progress.js";
 import { Conveyor, type EnqueueOptions } from "../conveyor.js";
 import { type DashboardServer, DEFAULT_DASHBOARD_PORT, serveDashboard } from "../dashboard/server.js";
@@ -413,26 +413,6 @@ async function listJobs(
     if (j) println(out, `  #${j.id} ${j.name}: ${describe(j)}`);
   }
   if (ids.length > max) println(out, `  ... and ${ids.length - max} more`);
-}
-
-/** Resolves on SIGINT or SIGTERM (or when `io.signal` aborts), keeping the process alive until then. */
-function waitForStop(io: CliIO): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const keepAlive = setInterval(() => {}, 60_000);
-    const stop = (): void => {
-      clearInterval(keepAlive);
-      process.off("SIGINT", stop);
-      process.off("SIGTERM", stop);
-      resolve();
-    };
-    if (io.signal) {
-      if (io.signal.aborted) stop();
-      else io.signal.addEventListener("abort", stop, { once: true });
-    } else {
-      process.on("SIGINT", stop);
-      process.on("SIGTERM", stop);
-    }
-  });
 }
 
 /**

@@ -3,7 +3,7 @@ import { Conveyor } from "../../conveyor.js";
 import type { DashboardAuth } from "../../dashboard/security.js";
 import { DEFAULT_DASHBOARD_PORT, isLoopback, serveDashboard } from "../../dashboard/server.js";
 import { createMetrics } from "../../observability/metrics.js";
-import { type CliIO, println, UsageError } from "../io.js";
+import { type CliIO, println, UsageError, waitForStop } from "../io.js";
 import { assertStoreExists, intParser, storeOption, storeUrl } from "../options.js";
 import type { CommandContext } from "../run.js";
 
@@ -112,26 +112,6 @@ export function registerDashboard(program: Command, ctx: CommandContext): void {
     } finally {
       metrics.close();
       await app.close();
-    }
-  });
-}
-
-/** Resolves on SIGINT or SIGTERM (or when `io.signal` aborts), keeping the process alive until then. */
-function waitForStop(io: CliIO): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const keepAlive = setInterval(() => {}, 1_000_000_000);
-    const stop = (): void => {
-      clearInterval(keepAlive);
-      process.off("SIGINT", stop);
-      process.off("SIGTERM", stop);
-      resolve();
-    };
-    if (io.signal) {
-      if (io.signal.aborted) stop();
-      else io.signal.addEventListener("abort", stop, { once: true });
-    } else {
-      process.on("SIGINT", stop);
-      process.on("SIGTERM", stop);
     }
   });
 }
