@@ -5,7 +5,6 @@ import {
   NotSupportedError,
   OptionsError,
   PayloadTooLargeError,
-  ScheduleNotFoundError,
   UnknownJobError,
 } from "./errors.js";
 import { type ConveyorEvents, type RemoteEventSource, TypedEmitter } from "./events.js";
@@ -423,8 +422,7 @@ export class Conveyor {
 
   /** Runs a scheduled, retryable or finished job again now. Throws for a running or unknown job. */
   retryJob(id: string): Promise<JobRecord> {
-    this.#assertOpen();
-    return this.store.jobRetry({ id: String(id), now: this.clock.now() });
+    return this.admin.retryJob(id);
   }
 
   /**
@@ -432,19 +430,16 @@ export class Conveyor {
    * unchanged; a running or finished one throws InvalidStateTransitionError (use `retryJob` for finished ones).
    */
   promoteJob(id: string): Promise<JobRecord> {
-    this.#assertOpen();
-    return this.store.jobPromote({ id: String(id), now: this.clock.now() });
+    return this.admin.promoteJob(id);
   }
 
   /** Cancels a waiting job at once, or asks the worker running it to abort it. */
   cancelJob(id: string): Promise<JobRecord> {
-    this.#assertOpen();
-    return this.store.jobCancel({ id: String(id), now: this.clock.now() });
+    return this.admin.cancelJob(id);
   }
 
   deleteJob(id: string): Promise<boolean> {
-    this.#assertOpen();
-    return this.store.jobDelete({ id: String(id) });
+    return this.admin.deleteJob(id);
   }
 
   /** Deletes finished jobs older than `olderThanMs`; returns how many. */
@@ -469,15 +464,11 @@ export class Conveyor {
   }
 
   pauseQueue(queue: string): Promise<void> {
-    this.#assertOpen();
-    assertName(queue, "pauseQueue queue");
-    return this.store.queuePause({ queue });
+    return this.admin.pauseQueue(queue);
   }
 
   resumeQueue(queue: string): Promise<void> {
-    this.#assertOpen();
-    assertName(queue, "resumeQueue queue");
-    return this.store.queueResume({ queue });
+    return this.admin.resumeQueue(queue);
   }
 
   /**
@@ -570,26 +561,13 @@ export class Conveyor {
   }
 
   /** Stops a schedule from firing until resumed. Throws ScheduleNotFoundError. */
-  async pauseSchedule(id: string): Promise<ScheduleRecord> {
-    this.#assertOpen();
-    const schedule = await this.store.schedulePause({ id: String(id), now: this.clock.now() });
-    if (schedule === null) throw new ScheduleNotFoundError(String(id));
-    return schedule;
+  pauseSchedule(id: string): Promise<ScheduleRecord> {
+    return this.admin.pauseSchedule(id);
   }
 
   /** Resumes a paused schedule from its next tick after now (ticks missed while paused are not caught up). */
   async resumeSchedule(id: string): Promise<ScheduleRecord> {
-    this.#assertOpen();
-    const found = await this.store.scheduleGet({ id: String(id) });
-    if (found === null) throw new ScheduleNotFoundError(String(id));
-    if (!found.paused) return found;
-    const now = this.clock.now();
-    const schedule = await this.store.scheduleResume({
-      id: found.id,
-      nextRunAt: nextTick(found.spec, now),
-      now,
-    });
-    if (schedule === null) throw new ScheduleNotFoundError(String(id));
+    const schedule = await this.admin.resumeSchedule(id);
     this.#wakeSchedulers();
     return schedule;
   }
