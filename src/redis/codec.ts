@@ -4,6 +4,7 @@
  */
 import { OptionsError } from "../errors.js";
 import type { JobState } from "../job/states.js";
+import { freshJobRecord } from "../store/fresh-record.js";
 import { jsonText } from "../store/schedule-records.js";
 import type { JobInsertParams, JobLogEntry, JobRecord, RateLimit, ScheduleRecord } from "../store/store.js";
 
@@ -263,7 +264,7 @@ export function insertedRecord(
   state: JobState,
   runAt: number,
 ): JobRecord {
-  return {
+  return freshJobRecord({
     id,
     name: p.name,
     queue: p.queue,
@@ -271,27 +272,15 @@ export function insertedRecord(
     data: JSON.parse(encoded.dataJson),
     priority: p.priority,
     lifo: p.lifo,
-    attempt: 0,
     maxAttempts: p.maxAttempts,
-    stalls: 0,
     maxStalls: p.maxStalls,
     runAt,
     createdAt: p.now,
-    attemptedAt: null,
-    finishedAt: null,
-    leaseOwner: null,
-    leaseToken: null,
-    leaseExpiresAt: null,
-    cancelRequested: false,
     timeoutMs: p.timeoutMs ?? null,
-    errors: [],
-    result: null,
-    progress: null,
-    logs: [],
     meta: encoded.metaJson === "{}" ? {} : JSON.parse(encoded.metaJson),
     key: p.key ?? null,
     group: p.group?.key ?? null,
-  };
+  });
 }
 
 /** "max window" text of a rate limit, as lib.lua reads it. */

@@ -1,6 +1,7 @@
 /** The SQLite store's SQL: fragments, prepared statements, and the insert path shared with app transactions. */
 import type Database from "better-sqlite3";
 import type { JobState } from "../job/states.js";
+import { freshJobRecord } from "../store/fresh-record.js";
 import type { DedupeSpec, InsertOutcome, JobInsertParams, JobRecord } from "../store/store.js";
 import { fromJsonColumn, toJsonColumn, toJsonText } from "./json.js";
 
@@ -233,7 +234,7 @@ export function insertRowsIn(s: InsertStatements, rows: readonly InsertRow[]): R
 
 /** The record of a row just inserted, built without reading it back. */
 export function insertedRecord(id: number, row: InsertRow): JobRecord {
-  return {
+  return freshJobRecord({
     id: String(id),
     name: row.name,
     queue: row.queue,
@@ -241,27 +242,15 @@ export function insertedRecord(id: number, row: InsertRow): JobRecord {
     data: fromJsonColumn(row.data),
     priority: row.priority,
     lifo: row.lifo === 1,
-    attempt: 0,
     maxAttempts: row.maxAttempts,
-    stalls: 0,
     maxStalls: row.maxStalls,
     runAt: row.runAt,
     createdAt: row.now,
-    attemptedAt: null,
-    finishedAt: null,
-    leaseOwner: null,
-    leaseToken: null,
-    leaseExpiresAt: null,
-    cancelRequested: false,
     timeoutMs: row.timeoutMs,
-    errors: [],
-    result: null,
-    progress: null,
-    logs: [],
     meta: row.meta === "{}" ? {} : (JSON.parse(row.meta) as Record<string, unknown>),
     key: row.key,
     group: row.groupKey,
-  };
+  });
 }
 
 /** @internal */
