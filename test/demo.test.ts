@@ -116,7 +116,10 @@ describe("demo with the dashboard", () => {
     const main = join(root, "dist/cli/main.js");
     expect(existsSync(main), "run `npm run build` first (npm test does)").toBe(true);
     const store = freshStore();
-    const cmd = `${process.execPath} ${main} demo --jobs 20 --store ${store}`;
+    // `script` runs `$SHELL -c cmd`; without SHELL that is dash, which stays as the parent, gets the same
+    // SIGINT from the terminal and dies with 130. `exec` makes the CLI the terminal's only process, as in a
+    // user's shell.
+    const cmd = `exec ${process.execPath} ${main} demo --jobs 20 --store ${store}`;
     const child = spawn("script", ["-qefc", cmd, "/dev/null"], {
       cwd: root,
       env: { ...process.env, CI: "", TERM: "xterm" },
