@@ -254,6 +254,16 @@ describe("redis store", () => {
         third.reply.map((r) => [r.outcome, r.job.id]),
       );
       expect((await store.jobCount({})).available).toBe(4);
+      // The one-job script (insert1.lua, a plain single enqueue) keeps the same promise.
+      const one = jobInsertParams({ data: 6, runAt: Date.now() + 60_000 });
+      const single = await commands.insertOne({ job: one, token: "call-4", tokenTtlMs: 60_000 });
+      const singleAgain = await commands.insertOne({ job: one, token: "call-4", tokenTtlMs: 60_000 });
+      expect(single.reply.outcome).toBe("inserted");
+      expect(single.reply.job.state).toBe("scheduled");
+      expect(singleAgain.reply.outcome).toBe("inserted");
+      expect(singleAgain.reply.job).toEqual(await store.jobGet({ id: single.reply.job.id }));
+      expect(singleAgain.reply.job).toEqual({ ...single.reply.job, logs: [] });
+      expect((await store.jobCount({})).scheduled).toBe(1);
     } finally {
       client.disconnect();
     }

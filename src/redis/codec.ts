@@ -186,6 +186,19 @@ export function assertNoNul(value: string, what: string): void {
 }
 
 /**
+ * One job's data and meta as JSON, checked as `encodeInserts` checks them (its name and queue too): throws
+ * OptionsError before anything is sent.
+ */
+export function encodeInsert(p: JobInsertParams): EncodedInsert {
+  assertNoNul(p.name, "job name");
+  assertNoNul(p.queue, "queue name");
+  return {
+    dataJson: jsonText(p.data, `data of job "${p.name}"`),
+    metaJson: isEmptyObject(p.meta) ? "{}" : jsonText(p.meta, `meta of job "${p.name}"`),
+  };
+}
+
+/**
  * Appends the insert block of `jobs` to `args` (see readInserts in lib.lua): the distinct "shapes" (the
  * fields jobs of one type enqueued together share), then six arguments per job. Throws OptionsError before
  * anything is sent when data or meta cannot be stored as JSON, or a name or key holds a NUL.

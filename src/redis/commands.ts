@@ -18,6 +18,7 @@ import {
   decodeJob,
   decodeSchedule,
   type EncodedInsert,
+  encodeInsert,
   encodeInserts,
   insertedRecord,
   parseRate,
@@ -118,6 +119,35 @@ export class RedisCommands {
     const encoded = encodeInserts(p.jobs, args);
     const { wakes, reply } = await this.#write<RawInsertRows>("insert", args, [this.#keys.token(p.token)]);
     return { wakes, reply: insertResults(p.jobs, encoded, reply) };
+  }
+
+  /**
+   * insert1.lua: inserts one job that has no dedupe key and no group (the caller checks), idempotent per
+   * `token` for `tokenTtlMs`. Same effect and reply as `insert` with that one job, at a fraction of its cost.
+   */
+  async insertOne(p: {
+    job: JobInsertParams;
+    token: string;
+    tokenTtlMs: number;
+  }): Promise<Written<JobInsertResult>> {
+    const j = p.job;
+    const encoded = encodeInsert(j);
+    const args = [
+      String(p.tokenTtlMs),
+      j.name,
+      j.queue,
+      String(j.priority),
+      j.lifo ? "1" : "0",
+      String(j.maxAttempts),
+      String(j.maxStalls),
+      j.timeoutMs === null || j.timeoutMs === undefined ? "" : String(j.timeoutMs),
+      String(j.now),
+      encoded.dataJson,
+      String(j.runAt),
+      encoded.metaJson,
+    ];
+    const { wakes, reply } = await this.#write<RawInsertRows>("insert1", args, [this.#keys.token(p.token)]);
+    return { wakes, reply: insertResults([j], [encoded], reply)[0]! };
   }
 
   /** claim.lua. */

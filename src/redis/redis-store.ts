@@ -167,6 +167,17 @@ export class RedisStore implements Store {
   async jobInsertMany(params: JobInsertManyParams): Promise<JobInsertResult[]> {
     this.#assertOpen();
     if (params.jobs.length === 0) return [];
+    const first = params.jobs[0]!;
+    if (params.jobs.length === 1 && (first.key ?? null) === null && (first.group ?? null) === null) {
+      // The common single enqueue: a lean script (insert1.lua) without insert.lua's batch machinery.
+      const { wakes, reply } = await this.#cmd.insertOne({
+        job: first,
+        token: this.#nonce(),
+        tokenTtlMs: this.#tuning.insertTokenTtlMs,
+      });
+      this.#notify(wakes);
+      return [reply];
+    }
     const { wakes, reply } = await this.#cmd.insert({
       jobs: params.jobs,
       token: this.#nonce(),

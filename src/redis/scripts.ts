@@ -21,6 +21,7 @@ import { FIXED_KEYS, type RedisKeys } from "./keys.js";
 /** Every script, by file name (without `.lua`). */
 export const SCRIPT_NAMES = [
   "insert",
+  "insert1",
   "claim",
   "finish",
   "rescue",

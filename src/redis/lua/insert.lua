@@ -11,19 +11,7 @@
 -- comma-separated.
 local tokenKey = KEYS[#KEYS]
 local prev = redis.call('GET', tokenKey)
-if prev then
-  local out = {}
-  local function again(outcome, id)
-    local v = redis.call('HMGET', kj(id), 's', 'r')
-    out[#out + 1] = { outcome, id, v[1] or 'available', v[2] or '0', record(id, true) }
-  end
-  if string.sub(prev, 1, 1) == '\n' then
-    for id in string.gmatch(prev, '\n(%d+) ') do again('inserted', id) end
-  else
-    for outcome, id in string.gmatch(prev, '(%a+) (%d+)') do again(outcome, id) end
-  end
-  return { '', out }
-end
+if prev then return insertAgain(prev) end
 local shapes, count, jobsAt = readInserts(ARGV, 3)
 local out = insertJobs(shapes, ARGV, jobsAt, count)
 local value

@@ -707,6 +707,23 @@ local function insertJobs(shapes, args, at, count)
   return out
 end
 
+-- The reply to an insert call sent again (insert.lua, insert1.lua), from its token's value `prev`: when every
+-- job was inserted, "\n" and a line "<id> <state> <runAt>" per job; otherwise "<outcome> <id>" per job,
+-- comma-separated. Each job is returned as it is now, with the outcome of the first call.
+local function insertAgain(prev)
+  local out = {}
+  local function again(outcome, id)
+    local v = redis.call('HMGET', kj(id), 's', 'r')
+    out[#out + 1] = { outcome, id, v[1] or 'available', v[2] or '0', record(id, true) }
+  end
+  if string.sub(prev, 1, 1) == '\n' then
+    for id in string.gmatch(prev, '\n(%d+) ') do again('inserted', id) end
+  else
+    for outcome, id in string.gmatch(prev, '(%a+) (%d+)') do again(outcome, id) end
+  end
+  return { '', out }
+end
+
 -- @section claim: jobs transitions events phases rates
 -- ---------------------------------------------------------------------------------------------------------
 -- Staging and claiming
