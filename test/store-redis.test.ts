@@ -7,6 +7,7 @@ import { openRedisStore, type RedisStore } from "../src/redis/index.js";
 import { RedisKeys } from "../src/redis/keys.js";
 import { loadScripts, ScriptRunner } from "../src/redis/scripts.js";
 import { openStore } from "../src/store/open.js";
+import type { JobInsertResult } from "../src/store/store.js";
 import { jobInsertParams } from "../src/testing/conformance/fixtures.js";
 import { describeStore } from "../src/testing/index.js";
 import { eventually } from "./helpers/eventually.js";
@@ -267,6 +268,39 @@ describe("redis store", () => {
     } finally {
       client.disconnect();
     }
+  });
+
+  it("sends concurrent single inserts as shared calls: each stored once, in order; bad data fails alone", async () => {
+    const prefix = fresh();
+    const store = await open(prefix);
+    const bad = { n: 1n }; // JSON cannot hold a BigInt
+    const calls = Array.from({ length: 201 }, (_, i) =>
+      store.jobInsert(jobInsertParams({ data: i === 100 ? bad : i })),
+    );
+    const settled = await Promise.allSettled(calls);
+    const failed = settled[100]!;
+    expect(failed.status).toBe("rejected");
+    expect(String((failed as PromiseRejectedResult).reason)).toMatch(/data of job "test-job"/);
+    const ok = settled.filter((_, i) => i !== 100) as PromiseFulfilledResult<JobInsertResult>[];
+    expect(ok.every((r) => r.value.outcome === "inserted")).toBe(true);
+    const ids = ok.map((r) => Number(r.value.job.id));
+    expect(ids).toEqual([...ids].sort((a, b) => a - b)); // stored in the order they were enqueued
+    expect(new Set(ids).size).toBe(200);
+    expect(ok.map((r) => r.value.job.data)).toEqual([...Array(201).keys()].filter((i) => i !== 100));
+    expect((await store.jobCount({})).available).toBe(200);
+    // One call token per script call: far fewer calls than jobs (two go out alone, the rest share calls).
+    const tokens = (await keysOf(prefix)).filter((k) => k.includes(":tok:"));
+    expect(tokens.length).toBeGreaterThanOrEqual(2);
+    expect(tokens.length).toBeLessThanOrEqual(10);
+
+    // close() sends and answers the inserts accepted before it.
+    const late = Array.from({ length: 50 }, (_, i) => store.jobInsert(jobInsertParams({ data: 1000 + i })));
+    const closing = store.close();
+    const lateResults = await Promise.all(late);
+    await closing;
+    expect(lateResults.every((r) => r.outcome === "inserted")).toBe(true);
+    const again = await open(prefix);
+    expect((await again.jobCount({})).available).toBe(250);
   });
 
   it("wakes a watcher when another instance (another process) makes jobs available", async () => {

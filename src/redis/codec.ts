@@ -200,18 +200,25 @@ export function encodeInsert(p: JobInsertParams): EncodedInsert {
 
 /**
  * Appends the insert block of `jobs` to `args` (see readInserts in lib.lua): the distinct "shapes" (the
- * fields jobs of one type enqueued together share), then six arguments per job. Throws OptionsError before
+ * fields jobs of one type enqueued together share), then six arguments per job. `done` holds the jobs' data
+ * and meta already encoded (by `encodeInsert`), when the caller has them. Throws OptionsError before
  * anything is sent when data or meta cannot be stored as JSON, or a name or key holds a NUL.
  */
-export function encodeInserts(jobs: readonly JobInsertParams[], args: string[]): EncodedInsert[] {
+export function encodeInserts(
+  jobs: readonly JobInsertParams[],
+  args: string[],
+  done?: readonly EncodedInsert[],
+): EncodedInsert[] {
   const encoded: EncodedInsert[] = new Array(jobs.length);
   const shapes = new Map<string, number>();
   const shapeArgs: string[] = [];
   const jobArgs: string[] = [];
   for (let i = 0; i < jobs.length; i++) {
     const p = jobs[i]!;
-    const dataJson = jsonText(p.data, `data of job "${p.name}"`);
-    const metaJson = isEmptyObject(p.meta) ? "{}" : jsonText(p.meta, `meta of job "${p.name}"`);
+    const known = done?.[i];
+    const dataJson = known?.dataJson ?? jsonText(p.data, `data of job "${p.name}"`);
+    const metaJson =
+      known?.metaJson ?? (isEmptyObject(p.meta) ? "{}" : jsonText(p.meta, `meta of job "${p.name}"`));
     encoded[i] = { dataJson, metaJson };
     const key = p.key ?? null;
     const group = p.group ?? null;

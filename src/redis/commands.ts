@@ -114,9 +114,11 @@ export class RedisCommands {
     jobs: readonly JobInsertParams[];
     token: string;
     tokenTtlMs: number;
+    /** The jobs' data and meta already encoded by `encodeInsert`, when the caller has them. */
+    encoded?: readonly EncodedInsert[];
   }): Promise<Written<JobInsertResult[]>> {
     const args = [String(p.tokenTtlMs)];
-    const encoded = encodeInserts(p.jobs, args);
+    const encoded = encodeInserts(p.jobs, args, p.encoded);
     const { wakes, reply } = await this.#write<RawInsertRows>("insert", args, [this.#keys.token(p.token)]);
     return { wakes, reply: insertResults(p.jobs, encoded, reply) };
   }
@@ -129,9 +131,10 @@ export class RedisCommands {
     job: JobInsertParams;
     token: string;
     tokenTtlMs: number;
+    encoded?: EncodedInsert;
   }): Promise<Written<JobInsertResult>> {
     const j = p.job;
-    const encoded = encodeInsert(j);
+    const encoded = p.encoded ?? encodeInsert(j);
     const args = [
       String(p.tokenTtlMs),
       j.name,

@@ -41,7 +41,7 @@ import type {
   Unwatch,
   WorkerRecord,
 } from "../store/store.js";
-import { assertNoNul, rateText } from "./codec.js";
+import { assertNoNul, type EncodedInsert, encodeInsert, rateText } from "./codec.js";
 import { type ClaimArgs, type FinishArgs, logLines, type OperatorReply, RedisCommands } from "./commands.js";
 import { compareVersions, MIN_REDIS_VERSION, parseInfo, type RedisConnection } from "./connection.js";
 import { RedisEventFeed, type RemoteEventListener } from "./event-feed.js";
@@ -125,6 +125,10 @@ export class RedisStore implements Store {
   #closing: Promise<void> | null = null;
   #seq = 0;
   #feed: RedisEventFeed | null = null;
+  /** Single inserts waiting for a call (see #insertSingle), the insert calls in flight, and close() waiting. */
+  readonly #singles: QueuedInsert[] = [];
+  #singlesInFlight = 0;
+  readonly #singlesIdle: Array<() => void> = [];
 
   /** @internal Use `openRedisStore`. */
   constructor(conn: RedisConnection, runner: ScriptRunner, tuning: RedisStoreTuning) {
@@ -163,21 +167,14 @@ export class RedisStore implements Store {
     return result!;
   }
 
-  /** Inserts atomically in one script call (all or none), idempotent if ioredis re-sends it after a reconnect. */
+  /**
+   * Inserts atomically in one script call (all or none), idempotent if ioredis re-sends it after a reconnect.
+   * A single job goes through {@link #insertSingle}, which shares a call with concurrent single inserts.
+   */
   async jobInsertMany(params: JobInsertManyParams): Promise<JobInsertResult[]> {
     this.#assertOpen();
     if (params.jobs.length === 0) return [];
-    const first = params.jobs[0]!;
-    if (params.jobs.length === 1 && (first.key ?? null) === null && (first.group ?? null) === null) {
-      // The common single enqueue: a lean script (insert1.lua) without insert.lua's batch machinery.
-      const { wakes, reply } = await this.#cmd.insertOne({
-        job: first,
-        token: this.#nonce(),
-        tokenTtlMs: this.#tuning.insertTokenTtlMs,
-      });
-      this.#notify(wakes);
-      return [reply];
-    }
+    if (params.jobs.length === 1) return [await this.#insertSingle(params.jobs[0]!)];
     const { wakes, reply } = await this.#cmd.insert({
       jobs: params.jobs,
       token: this.#nonce(),
@@ -185,6 +182,65 @@ export class RedisStore implements Store {
     });
     this.#notify(wakes);
     return reply;
+  }
+
+  /**
+   * One job: sent at once while fewer than {@link SINGLE_INSERTS_IN_FLIGHT} insert calls are on the wire (a
+   * lone or sequential caller never waits), else queued and sent with the other jobs queued meanwhile as one
+   * call when a call returns. Many concurrent enqueues (a busy web server) thus cost one script call per
+   * batch, not one per job. Jobs of one call are stored atomically, in the order they were enqueued; a job
+   * whose data cannot be stored fails alone, before it joins a call.
+   */
+  #insertSingle(job: JobInsertParams): Promise<JobInsertResult> {
+    const encoded = encodeInsert(job);
+    return new Promise<JobInsertResult>((resolve, reject) => {
+      this.#singles.push({ job, encoded, resolve, reject });
+      if (this.#singlesInFlight < SINGLE_INSERTS_IN_FLIGHT) this.#sendSingles();
+    });
+  }
+
+  #sendSingles(): void {
+    const batch = this.#singles.splice(0, MAX_COALESCED_INSERTS);
+    if (batch.length === 0) {
+      if (this.#singlesInFlight === 0) for (const r of this.#singlesIdle.splice(0)) r();
+      return;
+    }
+    this.#singlesInFlight++;
+    const token = this.#nonce();
+    const tokenTtlMs = this.#tuning.insertTokenTtlMs;
+    const first = batch[0]!;
+    const call: Promise<JobInsertResult[]> =
+      batch.length === 1 && (first.job.key ?? null) === null && (first.job.group ?? null) === null
+        ? // The common lone enqueue: a lean script (insert1.lua) without insert.lua's batch machinery.
+          this.#cmd
+            .insertOne({ job: first.job, encoded: first.encoded, token, tokenTtlMs })
+            .then(({ wakes, reply }) => {
+              this.#notify(wakes);
+              return [reply];
+            })
+        : this.#cmd
+            .insert({
+              jobs: batch.map((b) => b.job),
+              encoded: batch.map((b) => b.encoded),
+              token,
+              tokenTtlMs,
+            })
+            .then(({ wakes, reply }) => {
+              this.#notify(wakes);
+              return reply;
+            });
+    call.then(
+      (results) => {
+        this.#singlesInFlight--;
+        for (let i = 0; i < batch.length; i++) batch[i]!.resolve(results[i]!);
+        this.#sendSingles();
+      },
+      (err: unknown) => {
+        this.#singlesInFlight--;
+        for (const b of batch) b.reject(err);
+        this.#sendSingles();
+      },
+    );
   }
 
   async jobClaim(params: JobClaimParams): Promise<JobRecord[]> {
@@ -716,11 +772,27 @@ export class RedisStore implements Store {
     this.#watchers.clear();
     this.#channelRefs.clear();
     this.#closing = (async () => {
+      // Enqueues accepted before close() are sent, and answered, first.
+      if (this.#singlesInFlight > 0 || this.#singles.length > 0) {
+        await new Promise<void>((resolve) => this.#singlesIdle.push(resolve));
+      }
       await this.#feed?.close();
       await this.#conn.close();
     })();
     return this.#closing;
   }
+}
+
+/** Insert calls of single jobs on the wire at once; more single inserts wait and share the next call. */
+const SINGLE_INSERTS_IN_FLIGHT = 2;
+/** Most single inserts sent in one call. */
+const MAX_COALESCED_INSERTS = 1_000;
+
+interface QueuedInsert {
+  job: JobInsertParams;
+  encoded: EncodedInsert;
+  resolve(result: JobInsertResult): void;
+  reject(err: unknown): void;
 }
 
 function operated(reply: OperatorReply, id: string, action: string): JobRecord {
