@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -7,7 +7,7 @@ import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import { ClosedError, OptionsError, StoreUnavailableError } from "../src/errors.js";
 import { LATEST_VERSION, MIGRATIONS, openSqliteStore, type SqliteStore } from "../src/sqlite/index.js";
-import type { JobInsertParams } from "../src/store/store.js";
+import type { JobInsertParams, JobInsertResult } from "../src/store/store.js";
 
 const T0 = 1_700_000_000_000;
 const dirs: string[] = [];
@@ -232,6 +232,37 @@ describe("sqlite store: JSON", () => {
     });
     await expect(finishing).rejects.toThrow(new RegExp(`job ${b!.id}`));
     expect((await store.jobCount({})).running).toBe(2);
+  });
+});
+
+describe("sqlite store: group commit", () => {
+  it("concurrent single inserts share one transaction (one fsync), in order; bad data fails alone", async () => {
+    const path = join(tempDir(), "jobs.db");
+    const store = await open(path);
+    const walBefore = statSync(`${path}-wal`).size;
+    const bad = { n: 1n }; // JSON cannot hold a BigInt
+    const settled = await Promise.allSettled(
+      Array.from({ length: 201 }, (_, i) => store.jobInsert(job({ data: i === 100 ? bad : { n: i } }))),
+    );
+    expect(settled[100]!.status).toBe("rejected");
+    expect(String((settled[100] as PromiseRejectedResult).reason)).toMatch(/work/);
+    const ok = settled.filter((_, i) => i !== 100) as PromiseFulfilledResult<JobInsertResult>[];
+    const ids = ok.map((r) => Number(r.value.job.id));
+    expect(ids).toEqual([...ids].sort((a, b) => a - b));
+    expect(ok.map((r) => (r.value.job.data as { n: number }).n)).toEqual(
+      [...Array(201).keys()].filter((i) => i !== 100),
+    );
+    expect((await store.jobCount({})).available).toBe(200);
+    // 200 commits would append at least 200 pages to the WAL; one shared transaction writes a few.
+    const pageSize = Number(new Database(path, { readonly: true }).pragma("page_size", { simple: true }));
+    expect(statSync(`${path}-wal`).size - walBefore).toBeLessThan(50 * pageSize);
+
+    // close() stores the inserts it accepted first.
+    const late = Array.from({ length: 20 }, (_, i) => store.jobInsert(job({ data: { n: 1000 + i } })));
+    await store.close();
+    expect((await Promise.all(late)).every((r) => r.outcome === "inserted")).toBe(true);
+    const again = await open(path);
+    expect((await again.jobCount({})).available).toBe(220);
   });
 });
 

@@ -1,7 +1,13 @@
 import { randomUUID } from "node:crypto";
 import { resolve } from "node:path";
 import type Database from "better-sqlite3";
-import { ClosedError, InvalidStateTransitionError, JobNotFoundError, OptionsError } from "../errors.js";
+import {
+  ClosedError,
+  InvalidStateTransitionError,
+  JobNotFoundError,
+  OptionsError,
+  StoreUnavailableError,
+} from "../errors.js";
 import { FINAL_STATES, type JobState } from "../job/states.js";
 import { ClaimRates, parseRateLog, type RateWrite, rateKey } from "../store/rate-window.js";
 import type {
@@ -143,6 +149,12 @@ export class SqliteStore implements Store {
   readonly #s: Statements;
   readonly #tx: (fn: () => unknown) => unknown;
   readonly #watchers = new Set<Watcher>();
+  /** Single inserts waiting for this turn's shared transaction (see #insertSingle). */
+  readonly #singles: Array<{
+    row: InsertRow;
+    resolve(result: JobInsertResult): void;
+    reject(error: unknown): void;
+  }> = [];
   readonly #notify: NotifyFile;
   #notifyWatching = false;
   readonly #busyTimeoutMs: number;
@@ -254,11 +266,53 @@ export class SqliteStore implements Store {
     if (params.jobs.length === 0) return [];
     // Serialise everything first: a value that is not JSON throws before anything is written.
     const rows = params.jobs.map(toInsertRow);
+    if (rows.length === 1) return [await this.#insertSingle(rows[0]!)];
     const s = this.#s;
     const done = await this.#write(() => insertRowsIn(s, rows));
     const { results, queues } = this.#insertResults(rows, done);
     if (queues.size > 0) this.#hint(queues);
     return results;
+  }
+
+  /**
+   * Group commit: single inserts made in the same turn of the event loop (concurrent enqueues, e.g. a web
+   * server's requests) share one transaction, so one fsync stores them all; a lone caller waits one
+   * `process.nextTick`. Jobs of one transaction are stored in the order they were enqueued. If the shared
+   * transaction fails for a reason other than the database being unavailable, each job is tried again in a
+   * transaction of its own, so one job's error is never another's.
+   */
+  #insertSingle(row: InsertRow): Promise<JobInsertResult> {
+    return new Promise<JobInsertResult>((resolve, reject) => {
+      this.#singles.push({ row, resolve, reject });
+      if (this.#singles.length === 1) process.nextTick(() => void this.#flushSingles());
+    });
+  }
+
+  async #flushSingles(): Promise<void> {
+    const batch = this.#singles.splice(0);
+    if (batch.length === 0) return;
+    const rows = batch.map((b) => b.row);
+    const s = this.#s;
+    let done: RowResult[];
+    try {
+      done = await this.#write(() => insertRowsIn(s, rows));
+    } catch (error) {
+      if (batch.length === 1 || error instanceof ClosedError || error instanceof StoreUnavailableError) {
+        for (const b of batch) b.reject(error);
+        return;
+      }
+      for (const b of batch) {
+        this.#write(() => insertRowsIn(s, [b.row])).then((one) => {
+          const { results, queues } = this.#insertResults([b.row], one);
+          if (queues.size > 0) this.#hint(queues);
+          b.resolve(results[0]!);
+        }, b.reject);
+      }
+      return;
+    }
+    const { results, queues } = this.#insertResults(rows, done);
+    if (queues.size > 0) this.#hint(queues);
+    for (let i = 0; i < batch.length; i++) batch[i]!.resolve(results[i]!);
   }
 
   /** Turns {@link insertRowsIn}'s answers into results, with the queues whose watchers should look again. */
@@ -1340,6 +1394,9 @@ export class SqliteStore implements Store {
 
   /** Stops watching and closes the connection. Idempotent; later calls to other methods throw ClosedError. */
   async close(): Promise<void> {
+    if (this.#db === null) return;
+    // Enqueues accepted before close() are stored (or fail) first.
+    if (this.#singles.length > 0) await this.#flushSingles();
     const db = this.#db;
     if (db === null) return;
     this.#db = null;
