@@ -243,9 +243,22 @@ describe("redis store", () => {
       const ttl = await admin.pttl(`{${prefix}}:tok:call-1`);
       expect(ttl).toBeGreaterThan(0);
       expect(ttl).toBeLessThanOrEqual(60_000);
-      // Another call with the same jobs is a new insert.
-      await commands.insert({ jobs: [jobInsertParams({ data: 3 })], token: "call-2", tokenTtlMs: 60_000 });
+      // Another call with the same jobs is a new insert. Without dedupe keys the token holds the first id and
+      // the count only ("=<id> <n>"), and a re-send still answers each job.
+      const plain = [jobInsertParams({ data: 3 }), jobInsertParams({ data: 3.5, runAt: Date.now() + 60_000 })];
+      const second = await commands.insert({ jobs: plain, token: "call-2", tokenTtlMs: 60_000 });
+      expect(await admin.get(`{${prefix}}:tok:call-2`)).toBe(`=${second.reply[0]!.job.id} 2`);
+      expect(second.reply.map((r) => [r.outcome, r.job.state])).toEqual([
+        ["inserted", "available"],
+        ["inserted", "scheduled"],
+      ]);
+      const secondAgain = await commands.insert({ jobs: plain, token: "call-2", tokenTtlMs: 60_000 });
+      expect(secondAgain.reply.map((r) => r.job)).toEqual(
+        await Promise.all(second.reply.map((r) => store.jobGet({ id: r.job.id }))),
+      );
+      expect(secondAgain.reply.map((r) => r.job)).toEqual(second.reply.map((r) => ({ ...r.job, logs: [] })));
       expect((await store.jobCount({})).available).toBe(3);
+      expect((await store.jobCount({})).scheduled).toBe(1);
       // A call where the dedupe policy returned an existing job (its token is stored in the other form).
       const mixed = [jobInsertParams({ data: 4 }), jobInsertParams({ data: 5, key: "k" })];
       const third = await commands.insert({ jobs: mixed, token: "call-3", tokenTtlMs: 60_000 });
@@ -255,6 +268,7 @@ describe("redis store", () => {
         third.reply.map((r) => [r.outcome, r.job.id]),
       );
       expect((await store.jobCount({})).available).toBe(4);
+      expect((await store.jobCount({})).scheduled).toBe(1);
       // The one-job script (insert1.lua, a plain single enqueue) keeps the same promise.
       const one = jobInsertParams({ data: 6, runAt: Date.now() + 60_000 });
       const single = await commands.insertOne({ job: one, token: "call-4", tokenTtlMs: 60_000 });
@@ -264,7 +278,7 @@ describe("redis store", () => {
       expect(singleAgain.reply.outcome).toBe("inserted");
       expect(singleAgain.reply.job).toEqual(await store.jobGet({ id: single.reply.job.id }));
       expect(singleAgain.reply.job).toEqual({ ...single.reply.job, logs: [] });
-      expect((await store.jobCount({})).scheduled).toBe(1);
+      expect((await store.jobCount({})).scheduled).toBe(2);
     } finally {
       client.disconnect();
     }

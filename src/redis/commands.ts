@@ -67,7 +67,10 @@ export type OperatorReply =
 type RawRecord = [string, string[], string[] | null | false] | null | false;
 /** "<id> <state> <runAt>" for a job inserted, or { outcome, id, state, runAt, record } for one acted on. */
 type RawInsertRow = string | [string, string, string, string, RawRecord];
-/** One row per job, or (every job inserted) the rows as one text, a line each. */
+/**
+ * One row per job, or (every job inserted) the rows as one text, a line each, or (no job had a dedupe key)
+ * "=<first id>".
+ */
 type RawInsertRows = RawInsertRow[] | string;
 
 function recordOf(raw: RawRecord): JobRecord | null {
@@ -478,6 +481,20 @@ function insertResults(
   encoded: readonly EncodedInsert[],
   raw: RawInsertRows,
 ): JobInsertResult[] {
+  if (typeof raw === "string" && raw.startsWith("=")) {
+    // No job had a dedupe key: all inserted, ids consecutive from the one given, state and run time as sent.
+    const first = Number(raw.slice(1));
+    return jobs.map((p, i) => ({
+      job: insertedRecord(
+        p,
+        encoded[i]!,
+        String(first + i),
+        p.runAt > p.now ? "scheduled" : "available",
+        p.runAt,
+      ),
+      outcome: "inserted",
+    }));
+  }
   const rows: readonly RawInsertRow[] = typeof raw === "string" ? (raw === "" ? [] : raw.split("\n")) : raw;
   return rows.map((row, i) => {
     if (typeof row === "string") {

@@ -6,16 +6,18 @@
 -- KEYS[1]: the prefix tag `{p}`; then the keys named by @keys, in order; last: {p}:tok:<call token>.
 -- ARGV[1] origin; ARGV[2] token TTL (ms); ARGV[3...] the insert block (see readInserts in lib.lua).
 -- Returns { wakes, one entry per job (see insertJobs in lib.lua) }.
--- The token's value: when every job was inserted, "\n" and insertJobs' text reply as it is (a line
--- "<id> <state> <runAt>" per job: stored without another pass over it); otherwise "<outcome> <id>" per job,
--- comma-separated.
+-- The token's value: when no job had a dedupe key, "=<first id> <count>"; else when every job was inserted,
+-- "\n" and insertJobs' text reply as it is (a line "<id> <state> <runAt>" per job: stored without another
+-- pass over it); otherwise "<outcome> <id>" per job, comma-separated.
 local tokenKey = KEYS[#KEYS]
 local prev = redis.call('GET', tokenKey)
 if prev then return insertAgain(prev) end
 local shapes, count, jobsAt = readInserts(ARGV, 3)
 local out = insertJobs(shapes, ARGV, jobsAt, count)
 local value
-if type(out) == 'string' then
+if type(out) == 'string' and string.sub(out, 1, 1) == '=' then
+  value = out .. ' ' .. count
+elseif type(out) == 'string' then
   value = '\n' .. out
 else
   local seen = {}

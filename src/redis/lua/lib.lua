@@ -617,12 +617,19 @@ end
 -- Inserts the `count` jobs whose arguments start at `at` (see readInserts), in order. Returns one entry per
 -- job: for a job inserted, the text "<id> <state> <runAt>" (the caller rebuilds the record from its own
 -- params); when the dedupe policy returned an existing job, { outcome, id, state, runAt, record with logs }.
--- When every job was inserted, the entries come as one text instead, a line each.
+-- When every job was inserted, the entries come as one text instead, a line each; and when no job has a
+-- dedupe key (so every one is inserted, with consecutive ids, in its own state and run time), as "=<first id>"
+-- only: the caller knows the rest.
 -- Ids are taken with one INCRBY; those of jobs a dedupe policy did not insert are skipped.
 local function insertJobs(shapes, args, at, count)
   local out = {}
   if count == 0 then return out end
+  local keyed = false
+  for i = 0, count - 1 do
+    if args[at + i * JOB_FIELDS + 4] ~= '' then keyed = true; break end
+  end
   local lastId = tonumber(redis.call('INCRBY', K.id, count)) - count
+  local firstId = lastId + 1
   local fresh = 0
   local evon = eventsOn()
   local added = {}
@@ -668,8 +675,8 @@ local function insertJobs(shapes, args, at, count)
       redis.call('HSET', kj(id), unpack(h))
       if key ~= '' then redis.call('ZADD', kk(key), lastId, id) end
       if gkey == '' and state == 'available' then
-        -- The hot path of moveIdx(nil -> available) for an ungrouped job.
-        local score = runAt
+        -- The hot path of moveIdx(nil -> available) for an ungrouped job (scores as text: no formatting).
+        local score = runAtText
         if sh.l == '1' then score = LIFO_BASE - lastId end
         add(sh.avk, score, enc(id))
         if not added[sh] then
@@ -686,14 +693,14 @@ local function insertJobs(shapes, args, at, count)
         end
         moveIdx(id, { q = q, n = sh.n, p = sh.p, l = sh.l, r = runAtText, g = gkey, gh = sh.gh, gc = sh.gc }, nil, state)
       end
-      add(sh.qik, lastId, id)
+      add(sh.qik, id, id)
       WAKE[q] = true
       if evon then
         local m = hmap(h)
         m.id = id
         emit({ t = 'enqueued', j = m })
       end
-      out[#out + 1] = id .. ' ' .. state .. ' ' .. runAtText
+      if keyed then out[#out + 1] = id .. ' ' .. state .. ' ' .. runAtText end
       fresh = fresh + 1
     end
   end
@@ -702,21 +709,26 @@ local function insertJobs(shapes, args, at, count)
     for state, n in pairs(c) do hi(kc(q), state, n) end
   end
   for q in pairs(WAKE) do redis.call('SADD', K.queues, q) end
+  if not keyed then return '=' .. ns(firstId) end
   -- Only inserted jobs: one text, a line per job (one reply element, however many jobs).
   if fresh == count then return table.concat(out, '\n') end
   return out
 end
 
 -- The reply to an insert call sent again (insert.lua, insert1.lua), from its token's value `prev`: when every
--- job was inserted, "\n" and a line "<id> <state> <runAt>" per job; otherwise "<outcome> <id>" per job,
--- comma-separated. Each job is returned as it is now, with the outcome of the first call.
+-- job was inserted, "=<first id> <count>" (no job had a dedupe key: consecutive ids) or "\n" and a line
+-- "<id> <state> <runAt>" per job; otherwise "<outcome> <id>" per job, comma-separated. Each job is returned as
+-- it is now, with the outcome of the first call.
 local function insertAgain(prev)
   local out = {}
   local function again(outcome, id)
     local v = redis.call('HMGET', kj(id), 's', 'r')
     out[#out + 1] = { outcome, id, v[1] or 'available', v[2] or '0', record(id, true) }
   end
-  if string.sub(prev, 1, 1) == '\n' then
+  local first, n = string.match(prev, '^=(%d+) (%d+)$')
+  if first then
+    for i = 0, tonumber(n) - 1 do again('inserted', ns(tonumber(first) + i)) end
+  elseif string.sub(prev, 1, 1) == '\n' then
     for id in string.gmatch(prev, '\n(%d+) ') do again('inserted', id) end
   else
     for outcome, id in string.gmatch(prev, '(%a+) (%d+)') do again(outcome, id) end
