@@ -41,6 +41,8 @@ const EXECUTOR_SYSTEMS = ["inline", "thread", "process", "piscina", "tinypool-th
 const SIZES = {
   full: {
     enqueueSingle: 10_000,
+    enqueueConcurrent: 20_000,
+    enqueueConcurrentProducers: 50,
     enqueueBulk: 100_000,
     bulkChunk: 1_000,
     process: 50_000,
@@ -62,6 +64,8 @@ const SIZES = {
   },
   quick: {
     enqueueSingle: 1_000,
+    enqueueConcurrent: 2_000,
+    enqueueConcurrentProducers: 50,
     enqueueBulk: 10_000,
     bulkChunk: 1_000,
     process: 5_000,
@@ -159,6 +163,15 @@ function plan(size, only) {
         }
       } else if (scenario === "enqueue-single") {
         out.push({ scenario, system, concurrency: null, jobs: size.enqueueSingle, extra: [] });
+        // The same from many producers at once (a web server's requests), where a store can share work.
+        const c = size.enqueueConcurrentProducers;
+        out.push({
+          scenario,
+          system,
+          concurrency: c,
+          jobs: size.enqueueConcurrent,
+          extra: ["--concurrency", String(c)],
+        });
       } else if (scenario === "enqueue-bulk") {
         out.push({
           scenario,
@@ -655,15 +668,21 @@ function markdown(rows, header) {
  * @param {ReturnType<typeof summarise>[]} rows
  */
 function comparisons(rows) {
-  /** @param {string} scenario @param {string} system @param {number | null} [c] */
-  const find = (scenario, system, c = null) =>
-    rows.find((r) => r.scenario === scenario && r.system === system && (c === null || r.concurrency === c));
+  /** @param {string} scenario @param {string} system @param {number | null} [c] (omitted: any) */
+  const find = (scenario, system, c) =>
+    rows.find(
+      (r) =>
+        r.scenario === scenario &&
+        r.system === system &&
+        (c === undefined || (c === null ? r.concurrency == null : r.concurrency === c)),
+    );
   const out = [];
   for (const mine of ["conveyor-sqlite", "conveyor-redis"]) {
     for (const peer of ["bullmq", "bee-queue"]) {
       /** @type {Array<[string, number | null]>} */
       const checks = [
         ["enqueue-single", null],
+        ["enqueue-single", 50],
         ["enqueue-bulk", null],
         ["process", 1],
         ["process", 10],
