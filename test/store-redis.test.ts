@@ -245,7 +245,10 @@ describe("redis store", () => {
       expect(ttl).toBeLessThanOrEqual(60_000);
       // Another call with the same jobs is a new insert. Without dedupe keys the token holds the first id and
       // the count only ("=<id> <n>"), and a re-send still answers each job.
-      const plain = [jobInsertParams({ data: 3 }), jobInsertParams({ data: 3.5, runAt: Date.now() + 60_000 })];
+      const plain = [
+        jobInsertParams({ data: 3 }),
+        jobInsertParams({ data: 3.5, runAt: Date.now() + 60_000 }),
+      ];
       const second = await commands.insert({ jobs: plain, token: "call-2", tokenTtlMs: 60_000 });
       expect(await admin.get(`{${prefix}}:tok:call-2`)).toBe(`=${second.reply[0]!.job.id} 2`);
       expect(second.reply.map((r) => [r.outcome, r.job.state])).toEqual([
