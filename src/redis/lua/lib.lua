@@ -197,14 +197,24 @@ end
 -- an entry in {p}:gr:<q>/<prio> scored by sv (least recently served first), with <prio> in {p}:grp:<q>.
 
 -- A group's hash, read once per call (GM, keyed "<q>/<g>") and changed in memory; `gsave` writes the changed
--- fields back in one HSET (flushPhase saves every changed group before the script's phase ends), so a call
--- that finishes, refills and re-places a group reads and writes its hash once instead of once per change.
+-- fields back in one HSET (the call's last flushPhase saves every changed group), so a call that finishes,
+-- refills and re-places a group reads and writes its hash once instead of once per change.
+-- m.o holds the fields as stored (read, then saved), so `gsave` writes only the fields that differ. m.win
+-- memoizes the group's window (ids, for concurrency m.winc) within the call, and m.flats the hashes of its
+-- jobs a refresh read for the claim that follows (see refreshGroup): whatever changes the group's jobs
+-- clears them (groupMoved, the hot paths of finish and claim).
+local GFIELD = { c = 1, r = 2, n = 3, sv = 4, rp = 5 }
 local function gm(q, g)
   local tk = q .. '/' .. g
   local m = GM[tk]
   if not m then
-    local v = redis.call('HMGET', kg(q, g), 'c', 'r', 'n', 'sv', 'rp')
-    m = { c = v[1], r = tonumber(v[2]) or 0, n = tonumber(v[3]) or 0, sv = v[4], rp = v[5] or '', d = {} }
+    local k = kg(q, g)
+    local v = redis.call('HMGET', k, 'c', 'r', 'n', 'sv', 'rp')
+    local rp = v[5] or ''
+    m = {
+      c = v[1], r = tonumber(v[2]) or 0, n = tonumber(v[3]) or 0, sv = v[4], rp = rp, rp0 = rp, d = {}, o = v,
+      q = q, g = g, tk = tk, kg = k,
+    }
     GM[tk] = m
   end
   return m
@@ -216,12 +226,17 @@ end
 local function gsave(q, g, m)
   if next(m.d) == nil then return end
   local h = {}
+  local o = m.o
   for f in pairs(m.d) do
     local v = m[f]
     if type(v) == 'number' then v = ns(v) end
-    h[#h + 1] = f; h[#h + 1] = v
+    local i = GFIELD[f]
+    if i == nil or v ~= o[i] then
+      h[#h + 1] = f; h[#h + 1] = v
+      if i then o[i] = v end
+    end
   end
-  redis.call('HSET', kg(q, g), unpack(h))
+  if #h > 0 then redis.call('HSET', m.kg or kg(q, g), unpack(h)) end
   m.d = {}
 end
 
@@ -232,13 +247,16 @@ end
 local function groupMoved(id, J, from, to)
   local q, g = J.q, J.g
   local m = gm(q, g)
+  m.flats = nil
   local hold = J.gh ~= '0'
   local wasOcc = from ~= nil and occupies(from, hold)
   local isOcc = to ~= nil and occupies(to, hold)
   if wasOcc and not isOcc then
     redis.call('ZREM', kgo(q, g), id)
+    m.win = nil
   elseif isOcc and not wasOcc then
     redis.call('ZADD', kgo(q, g), tonumber(id), id)
+    m.win = nil
   end
   if from == 'running' then gset(m, 'r', m.r - 1) end
   if to == 'running' then gset(m, 'r', m.r + 1) end
@@ -257,35 +275,106 @@ local function groupMoved(id, J, from, to)
   if from ~= nil and to ~= 'running' then t.wake = true end
 end
 
+-- Changes to the ready sets ({p}:gr:<q>/<prio>) that wait for the call's last phase (flushPhase without
+-- `keep`), by key: group -> score (added, or moved) or false (removed from the set as stored). A claim reads a
+-- ready set as stored with these applied (see claimJobs), so a call that frees a group, refills it and
+-- re-places it does not write the group into a ready set only to remove it again (and one that re-places many
+-- writes each set once). The table belongs to the current call: `begin` gives every call a new GM.
+local GRWT, GRWCALL = nil, nil
+local function readyChanges()
+  if GRWCALL ~= GM then GRWT, GRWCALL = {}, GM end
+  return GRWT
+end
+local function readyAdd(q, prio, g, sv)
+  local all = readyChanges()
+  local k = kgr(q, prio)
+  local t = all[k]
+  if not t then t = {}; all[k] = t end
+  t[g] = sv
+end
+-- `m`: the group's hash (m.rp0: the priority of the ready set it is in as stored, "" none).
+local function readyRemove(q, prio, g, m)
+  local all = readyChanges()
+  local k = kgr(q, prio)
+  local t = all[k]
+  if not t then t = {}; all[k] = t end
+  -- Not in that set as stored (added by this call): forgetting the pending add removes it.
+  if prio == m.rp0 then t[g] = false else t[g] = nil end
+end
+local function readyFlush()
+  if GRWCALL ~= GM then return end
+  for k, t in pairs(GRWT) do
+    local add, rem = {}, {}
+    for g, sv in pairs(t) do
+      if sv then add[#add + 1] = sv; add[#add + 1] = g else rem[#rem + 1] = g end
+    end
+    if #rem > 0 then chunked('ZREM', k, rem) end
+    if #add > 0 then chunked('ZADD', k, add) end
+  end
+  GRWT = {}
+end
+
+-- Byte order of two different strings (a sorted set's order of members with equal scores).
+local function bytesBefore(a, b)
+  local n = math.min(#a, #b)
+  for i = 1, n do
+    local x, y = string.byte(a, i), string.byte(b, i)
+    if x ~= y then return x < y end
+  end
+  return #a < #b
+end
+
+-- The group's window: its first `c` occupying job ids (memoized in m.win, see gm).
+local function gwindow(q, g, m, c)
+  local win = m.win
+  if win == nil or m.winc ~= c then
+    win = redis.call('ZRANGE', kgo(q, g), 0, c - 1)
+    m.win, m.winc = win, c
+  end
+  return win
+end
+
 -- Recomputes whether the group is ready and its place among the ready groups (`force`: re-placed even if
 -- unchanged, after a claim changed its sv). Deletes a group without non-final jobs. Returns whether ready.
-local function refreshGroup(q, g, force)
+-- The group's hash is saved by the next flushPhase that saves (see there).
+local function refreshGroup(q, g, force, prefetch)
   local m = gm(q, g)
   local c = tonumber(m.c) or 1
   local r = m.r
   local n = m.n
   local rp = m.rp
   if n <= 0 then
-    if rp ~= '' then redis.call('ZREM', kgr(q, rp), g) end
+    if rp ~= '' then readyRemove(q, rp, g, m) end
     redis.call('DEL', kg(q, g), kgo(q, g))
     GM[q .. '/' .. g] = nil
     return false
   end
   local prio = ''
   if r < c then
-    local win = redis.call('ZRANGE', kgo(q, g), 0, c - 1)
-    for _, jid in ipairs(win) do
-      local v = redis.call('HMGET', kj(jid), 's', 'p')
-      if v[1] == 'available' then prio = v[2] or '0'; break end
+    for _, jid in ipairs(gwindow(q, g, m, c)) do
+      if prefetch then
+        -- A claim follows that will likely take this job: read its whole hash once, for both (groupPicks).
+        local flat = redis.call('HGETALL', kj(jid))
+        local fl = m.flats
+        if not fl then fl = {}; m.flats = fl end
+        fl[jid] = flat
+        local st, p = nil, nil
+        for f = 1, #flat, 2 do
+          local name = flat[f]
+          if name == 's' then st = flat[f + 1] elseif name == 'p' then p = flat[f + 1] end
+        end
+        if st == 'available' then prio = p or '0'; break end
+      else
+        local v = redis.call('HMGET', kj(jid), 's', 'p')
+        if v[1] == 'available' then prio = v[2] or '0'; break end
+      end
     end
   end
-  if prio == rp and not force then
-    gsave(q, g, m)
-    return prio ~= ''
-  end
-  if rp ~= '' and rp ~= prio then redis.call('ZREM', kgr(q, rp), g) end
+  if prio == rp and not force then return prio ~= '' end
+  if rp ~= '' and rp ~= prio then readyRemove(q, rp, g, m) end
   if prio ~= '' then
-    redis.call('ZADD', kgr(q, prio), tonumber(m.sv) or 0, g)
+    -- sv is text as read (or a number once a claim set it); absent: 0.
+    readyAdd(q, prio, g, m.sv or '0')
     local pk = q .. '/' .. prio
     if not GRP[pk] then
       -- Once per call and (queue, priority); the claim drops a priority whose set it finds empty.
@@ -294,7 +383,6 @@ local function refreshGroup(q, g, force)
     end
   end
   if prio ~= rp then gset(m, 'rp', prio) end
-  gsave(q, g, m)
   return prio ~= ''
 end
 
@@ -379,7 +467,7 @@ local function emit(ev) EV[#EV + 1] = cjson.encode(ev) end
 -- "<minute>/<queue>" scored by minute. Counts older than 24 h behind the newest minute are dropped.
 
 local STATS_KEEP = 86400000
-local function stat(q, counter, now)
+local function stat(q, counter, now, d)
   local minute = now - (now % 60000)
   local byQ = STATQ[minute]
   if not byQ then byQ = {}; STATQ[minute] = byQ end
@@ -390,7 +478,7 @@ local function stat(q, counter, now)
     byQ[q] = fields
     za(K.statm, minute, mq)
   end
-  hi(K.stats, fields[counter], 1)
+  hi(K.stats, fields[counter], d or 1)
   if STATM == nil or minute > STATM then STATM = minute end
 end
 
@@ -407,18 +495,20 @@ end
 -- ---------------------------------------------------------------------------------------------------------
 -- Phases and the end of a script
 
--- Applies buffered writes and recomputes the groups touched since the last phase.
-local function flushPhase()
+-- Applies buffered writes and recomputes the groups touched since the last phase, then saves the changed
+-- group hashes, unless `keep` (a phase within the call: nothing reads a group's hash but `gm`, so a call that
+-- refreshes a group, claims from it and re-places it writes its hash once, at the end). `prefetch`: queues
+-- whose touched groups' claimable jobs a claim that follows will likely take (see groupPrefetch).
+local function flushPhase(keep, prefetch)
   flushW()
   for _, t in pairs(TOUCHED) do
-    if refreshGroup(t.q, t.g, false) and t.wake then WAKE[t.q] = true end
+    if refreshGroup(t.q, t.g, false, prefetch and prefetch[t.q]) and t.wake then WAKE[t.q] = true end
   end
   TOUCHED = {}
-  for tk, m in pairs(GM) do
-    if next(m.d) ~= nil then
-      local q, g = string.match(tk, '^([^/]*)/(.*)$')
-      gsave(q, g, m)
-    end
+  if keep then return end
+  readyFlush()
+  for _, m in pairs(GM) do
+    if next(m.d) ~= nil then gsave(m.q, m.g, m) end
   end
 end
 
@@ -766,12 +856,13 @@ local function groupPicks(q, g, nameSet, groupRates, now)
   local c = tonumber(m.c) or 1
   local free = c - m.r
   if free <= 0 then return picks end
-  local win = redis.call('ZRANGE', kgo(q, g), 0, c - 1)
   local room = nil
-  for _, id in ipairs(win) do
+  local fl = m.flats
+  m.flats = nil
+  for _, id in ipairs(gwindow(q, g, m, c)) do
     if free <= 0 then break end
     -- The whole hash: a pick's fields are the claim's reply (the lease below reads them again otherwise).
-    local flat = redis.call('HGETALL', kj(id))
+    local flat = fl and fl[id] or redis.call('HGETALL', kj(id))
     local v = {}
     for f = 1, #flat, 2 do
       local name = flat[f]
@@ -805,12 +896,25 @@ end
 -- NUL bytes (one reply element per job instead of ~30: decoding them dominates a client's cost otherwise).
 -- No field holds a NUL: JSON escapes it, names exclude it, and the store refuses keys and owners with one.
 local STAGE_CAP = 1000
+-- Memos of the lease loop's texts: the token suffix ".<n>" of the n-th job of a call, and an attempt's next
+-- value (both kept across calls by the Functions library; an EVALSHA script starts them empty).
+local TOKSUF, ANEXT = {}, {}
+local function tokSuffix(i)
+  local t = '.' .. ns(i)
+  TOKSUF[i] = t
+  return t
+end
+local function attemptNext(a)
+  local t = ns(tonumber(a) + 1)
+  ANEXT[a] = t
+  return t
+end
 local function claimJobs(queues, names, owner, limit, leaseMs, now, nonce)
   local claimed = {}
   queues = unique(queues)
   if limit <= 0 or #names == 0 or #queues == 0 then return claimed end
   for _, q in ipairs(queues) do stageQueue(q, now, STAGE_CAP) end
-  flushPhase()
+  flushPhase(true)
   local nameSet = {}
   for _, n in ipairs(names) do nameSet[n] = true end
   -- Limits: read only when the store has any (one EXISTS otherwise).
@@ -930,42 +1034,77 @@ local function claimJobs(queues, names, owner, limit, leaseMs, now, nonce)
       for _, gp in ipairs(gprios) do
         if taken >= limit or skips < 0 then break end
         local grk = kgr(q, gp)
-        local start = 0
         local gpn = tonumber(gp)
+        -- The set in order (score, then member bytes): as stored, read in chunks, merged with this call's
+        -- pending changes (readyChanges): stored members they change are skipped, their adds come in order.
+        local pend = readyChanges()[grk]
+        local adds, ai = nil, 1
+        if pend then
+          adds = {}
+          for g, sv in pairs(pend) do
+            if sv then adds[#adds + 1] = { g = g, s = tonumber(sv) } end
+          end
+          table.sort(adds, function(a, b)
+            if a.s ~= b.s then return a.s < b.s end
+            return bytesBefore(a.g, b.g)
+          end)
+        end
+        local gs, gi, start, stored = nil, 1, 0, true
+        local any = false
         while taken < limit and skips >= 0 do
-          local chunk = math.max(16, limit - taken)
-          local gs = redis.call('ZRANGE', grk, start, start + chunk - 1, 'WITHSCORES')
-          if #gs == 0 then
-            if start == 0 then
-              redis.call('ZREM', kgrp(q), gp)
-              GRP[q .. '/' .. gp] = nil
+          local rg, rs = nil, nil
+          while stored do
+            if gs == nil or gi > #gs then
+              local chunk = math.max(16, limit - taken)
+              gs = redis.call('ZRANGE', grk, start, start + chunk - 1, 'WITHSCORES')
+              gi = 1
+              start = start + chunk
+              if #gs == 0 then stored = false; break end
             end
+            local sg = gs[gi]
+            if pend == nil or pend[sg] == nil then rg, rs = sg, tonumber(gs[gi + 1]); break end
+            gi = gi + 2
+          end
+          local a = adds and adds[ai]
+          local g, sv
+          if a and (rg == nil or a.s < rs or (a.s == rs and bytesBefore(a.g, rg))) then
+            g, sv = a.g, a.s
+            ai = ai + 1
+          elseif rg ~= nil then
+            g, sv = rg, rs
+            gi = gi + 2
+          else
             break
           end
-          for i = 1, #gs, 2 do
-            local g = gs[i]
-            popped[#popped + 1] = { q, g }
-            local picks = groupPicks(q, g, nameSet, groupRates, now)
-            local sv = tonumber(gs[i + 1])
-            for _, pk in ipairs(picks) do
-              pk.gp = gpn
-              pk.sv = sv
-              gcands[#gcands + 1] = pk
-              taken = taken + 1
-            end
-            if #picks == 0 then skips = skips - 1 end
-            if taken >= limit or skips < 0 then break end
+          any = true
+          popped[#popped + 1] = { q, g }
+          local picks = groupPicks(q, g, nameSet, groupRates, now)
+          for _, pk in ipairs(picks) do
+            pk.gp = gpn
+            pk.sv = sv
+            gcands[#gcands + 1] = pk
+            taken = taken + 1
           end
-          start = start + chunk
+          if #picks == 0 then skips = skips - 1 end
+        end
+        if not any and not stored and (adds == nil or ai > #adds) then
+          -- The set is empty.
+          redis.call('ZREM', kgrp(q), gp)
+          GRP[q .. '/' .. gp] = nil
         end
       end
     end
     if #popped > 1 then
-      table.sort(gcands, function(a, b)
+      local function before(a, b)
         if a.gp ~= b.gp then return a.gp < b.gp end
         if a.sv ~= b.sv then return a.sv < b.sv end
         return a.idn < b.idn
-      end)
+      end
+      -- Usually already in order (one queue, groups served at different times): a total order, so sorting
+      -- only when out of order gives the same result.
+      for i = 2, #gcands do
+        if before(gcands[i], gcands[i - 1]) then table.sort(gcands, before); break end
+      end
     end
     -- Merge: grouped and ungrouped by priority, then run time, then id; limits of name and queue apply.
     local function blocked(c)
@@ -1030,29 +1169,32 @@ local function claimJobs(queues, names, owner, limit, leaseMs, now, nonce)
     local id = c.id
     local jk = kj(id)
     local flat = c.flat or redis.call('HGETALL', jk)
-    local a, cr = 0, nil
+    local a, cr = nil, nil
     for f = 1, #flat, 2 do
       local name = flat[f]
-      if name == 'a' then a = tonumber(flat[f + 1]) elseif name == 'cr' then cr = flat[f + 1] end
+      if name == 'a' then a = flat[f + 1] elseif name == 'cr' then cr = flat[f + 1] end
     end
-    local tok = nonce .. '.' .. i
-    local aText = ns(a + 1)
+    local tok = nonce .. (TOKSUF[i] or tokSuffix(i))
+    local aText = ANEXT[a or '0'] or attemptNext(a or '0')
     if cr == '1' then
       redis.call('HSET', jk, 's', 'running', 'a', aText, 'at', nowText, 'lo', owner, 'lt', tok, 'le', leText, 'cr', '')
     else
       redis.call('HSET', jk, 's', 'running', 'a', aText, 'at', nowText, 'lo', owner, 'lt', tok, 'le', leText)
     end
-    if c.g then
-      local m = hmap(flat)
-      local J = { q = c.q, n = c.n, p = m.p or '0', l = m.l or '0', r = m.r, g = c.g, gh = m.gh or '1', gc = m.gc or '1', le = leText }
-      moveIdx(id, J, 'available', 'running')
+    -- The hot path of moveIdx(available -> running), with the keys the candidate carries (scores as text).
+    -- A grouped job stays in its group's occupying set; its group is re-placed below (it was popped).
+    local g = c.g
+    if g then
+      local m = gm(c.q, g)
+      m.flats = nil
+      gset(m, 'r', m.r + 1)
+      za(K.running, leText, enc(id))
     else
-      -- The ungrouped hot path of moveIdx(available -> running), with the keys the candidate carries.
       if not c.popped then zr(c.avk, c.m) end
-      za(K.running, le, c.m)
-      moved[c.q] = (moved[c.q] or 0) + 1
-      runs[c.n] = (runs[c.n] or 0) + 1
+      za(K.running, leText, c.m)
     end
+    moved[c.q] = (moved[c.q] or 0) + 1
+    runs[c.n] = (runs[c.n] or 0) + 1
     claimed[#claimed + 1] = id .. '\0' .. table.concat(flat, '\0')
     if evon then
       local m = hmap(flat)
@@ -1083,6 +1225,29 @@ local function claimJobs(queues, names, owner, limit, leaseMs, now, nonce)
   end
   rwrite(now)
   return claimed
+end
+
+-- The claim `queues` where a claim of `limit` will likely reach every group touched so far (few enough ready
+-- groups as stored): a refresh before it reads their claimable jobs' hashes whole, once for both. Only a
+-- matter of cost: with many ready groups, the touched ones (the most recently served) come last.
+local function groupPrefetch(queues, limit)
+  local touched = {}
+  for _, t in pairs(TOUCHED) do touched[t.q] = (touched[t.q] or 0) + 1 end
+  local out = nil
+  for _, q in ipairs(queues) do
+    local n = touched[q]
+    if n and n <= limit then
+      for _, p in ipairs(redis.call('ZRANGE', kgrp(q), 0, -1)) do
+        n = n + redis.call('ZCARD', kgr(q, p))
+        if n > limit then break end
+      end
+      if n <= limit then
+        out = out or {}
+        out[q] = true
+      end
+    end
+  end
+  return out
 end
 
 -- Reads claim params from `args` starting at `at`: nQueues, queues..., nNames, names..., owner, limit,
