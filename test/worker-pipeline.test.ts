@@ -26,6 +26,10 @@ class WatchedStore extends MemoryStore {
   outcomesSent = 0;
   /** Limits of the claims in flight. */
   claimsInFlight = 0;
+  /** Calls carrying a claim that are in flight, the most at once, and every claim's limit in order. */
+  claimCallsInFlight = 0;
+  maxClaimCallsInFlight = 0;
+  limits: number[] = [];
   /** Most jobs the worker held or had asked for at the start of a call (must stay within its capacity). */
   maxCommitted = 0;
   nextRunAtCalls = 0;
@@ -54,6 +58,11 @@ class WatchedStore extends MemoryStore {
     );
     this.inFlight++;
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    if (limit > 0) {
+      this.limits.push(limit);
+      this.claimCallsInFlight++;
+      this.maxClaimCallsInFlight = Math.max(this.maxClaimCallsInFlight, this.claimCallsInFlight);
+    }
     try {
       await sleep(2);
       if (this.failCalls.has(this.calls)) throw new Error("injected store failure");
@@ -66,6 +75,7 @@ class WatchedStore extends MemoryStore {
     } finally {
       this.inFlight--;
       this.claimsInFlight -= limit;
+      if (limit > 0) this.claimCallsInFlight--;
     }
   }
 
@@ -132,6 +142,31 @@ describe("worker store calls", () => {
     expect(counts).toMatchObject({ completed: 600, running: 0, available: 0 });
     // Every short claim went with jobFinishMany, which answered when to look again.
     expect(store.nextRunAtCalls).toBe(0);
+  });
+
+  it("with a backlog, splits its capacity between two claims in flight; at low load one claim takes all", async () => {
+    const busy = new WatchedStore(false);
+    await run(busy, 600);
+    // The first claim finds the backlog (it asks for everything); later ones ask for half the capacity, and
+    // two of them are on the wire at once, so the store claims while the worker runs the jobs it got.
+    expect(busy.limits[0]).toBe(CONCURRENCY + PREFETCH);
+    expect(busy.maxClaimCallsInFlight).toBe(2);
+    expect(Math.max(...busy.limits.slice(1))).toBeLessThanOrEqual(Math.ceil((CONCURRENCY + PREFETCH) / 2));
+    expect(busy.maxCommitted).toBeLessThanOrEqual(CONCURRENCY + PREFETCH);
+
+    // One job at a time: every claim comes back short, and none is sent beside another claim.
+    const quiet = new WatchedStore(false);
+    const app = await Conveyor.open({ store: quiet });
+    const job = defineJob<{ n: number }>({ name: "one-by-one", async handler() {} });
+    const w = app.worker({ jobs: [job], concurrency: CONCURRENCY, prefetch: PREFETCH });
+    await w.start();
+    for (let n = 0; n < 5; n++) {
+      await app.enqueue(job, { n });
+      await eventually(async () => expect((await app.countJobs()).completed).toBe(n + 1));
+    }
+    await w.stop();
+    await app.close();
+    expect(quiet.maxClaimCallsInFlight).toBe(1);
   });
 
   it("keeps one call in flight on a store whose writes block", async () => {

@@ -145,6 +145,8 @@ export class Worker {
   #claiming = 0;
   #pumpQueued = false;
   #mayHaveWork = true;
+  /** The last claim got every job it asked for: there is a backlog, so claims are pipelined (see #pump). */
+  #claimsFull = false;
   #wakeGeneration = 0;
   #errorStreak = 0;
   #cancelIdle: (() => void) | null = null;
@@ -380,7 +382,13 @@ export class Worker {
     if (this.#inFlight >= this.#maxInFlight()) return;
     const running = this.#state === "running";
     const held = this.#running.size + this.#buffer.length + (this.#batcher?.held ?? 0) + this.#claiming;
-    const want = running && this.#mayHaveWork ? this.#capacity() - held : 0;
+    const capacity = this.#capacity();
+    let want = running && this.#mayHaveWork ? capacity - held : 0;
+    // While claims come back full (a backlog), split the capacity between the calls allowed in flight, so the
+    // store claims the next share while this process runs the last one (the two sides work at once); at low
+    // load claims come back short and one call takes them all, as before.
+    const pipelined = this.#claimsFull && this.#maxInFlight() > 1;
+    if (pipelined) want = Math.min(want, Math.ceil(capacity / this.#maxInFlight()));
     if (this.#pending.length === 0 && want <= 0) {
       this.#notifyIdle();
       return;
@@ -408,6 +416,8 @@ export class Worker {
     let claiming = Math.max(0, want);
     this.#inFlight++;
     this.#claiming += claiming;
+    // The next share goes out now, while this call is on the wire (see above).
+    if (pipelined && want > 0 && this.#inFlight < this.#maxInFlight()) this.#schedulePump();
     try {
       // Claim first, on its own, when outcome writes are slow (fsync): new jobs start before the older jobs'
       // outcomes are synced. Otherwise claim in the same call as the outcomes (if any): one round trip, whose
@@ -482,6 +492,7 @@ export class Worker {
     generation: number,
     nextRunAt: number | null | undefined,
   ): void {
+    if (want > 0) this.#claimsFull = claimed.length >= want;
     if (claimed.length < want && generation === this.#wakeGeneration) {
       this.#mayHaveWork = false;
       void this.#armIdle(nextRunAt);
