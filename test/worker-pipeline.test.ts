@@ -30,6 +30,9 @@ class WatchedStore extends MemoryStore {
   claimCallsInFlight = 0;
   maxClaimCallsInFlight = 0;
   limits: number[] = [];
+  /** Calls carrying outcomes that are in flight, and the most at once. */
+  updateCallsInFlight = 0;
+  maxUpdateCallsInFlight = 0;
   /** Most jobs the worker held or had asked for at the start of a call (must stay within its capacity). */
   maxCommitted = 0;
   nextRunAtCalls = 0;
@@ -58,6 +61,10 @@ class WatchedStore extends MemoryStore {
     );
     this.inFlight++;
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    if (updates > 0) {
+      this.updateCallsInFlight++;
+      this.maxUpdateCallsInFlight = Math.max(this.maxUpdateCallsInFlight, this.updateCallsInFlight);
+    }
     if (limit > 0) {
       this.limits.push(limit);
       this.claimCallsInFlight++;
@@ -76,6 +83,7 @@ class WatchedStore extends MemoryStore {
       this.inFlight--;
       this.claimsInFlight -= limit;
       if (limit > 0) this.claimCallsInFlight--;
+      if (updates > 0) this.updateCallsInFlight--;
     }
   }
 
@@ -167,6 +175,32 @@ describe("worker store calls", () => {
     await w.stop();
     await app.close();
     expect(quiet.maxClaimCallsInFlight).toBe(1);
+  });
+
+  it("sends many settled outcomes as two calls, the second right behind the first; each job once", async () => {
+    const store = new WatchedStore(false);
+    const app = await Conveyor.open({ store });
+    const runs = new Map<number, number>();
+    const job = defineJob<{ n: number }>({
+      name: "settle-together",
+      async handler({ n }) {
+        runs.set(n, (runs.get(n) ?? 0) + 1);
+      },
+    });
+    await app.enqueueMany(
+      job,
+      Array.from({ length: 640 }, (_, n) => ({ data: { n } })),
+    );
+    // 64 slots, nothing claimed ahead: each claim's 64 jobs settle at once, 64 outcomes to write.
+    const w = app.worker({ jobs: [job], concurrency: 64, prefetch: 0 });
+    await w.start();
+    await eventually(async () => expect((await app.countJobs()).completed).toBe(640), { timeoutMs: 20_000 });
+    await w.stop();
+    await app.close();
+    expect(store.maxUpdateCallsInFlight).toBe(2);
+    expect(store.maxCommitted).toBeLessThanOrEqual(64);
+    expect(runs.size).toBe(640);
+    expect([...runs.values()].every((k) => k === 1)).toBe(true);
   });
 
   it("keeps one call in flight on a store whose writes block", async () => {

@@ -93,6 +93,8 @@ export interface StopOptions {
 
 type WorkerState = "new" | "starting" | "running" | "stopping" | "stopped";
 
+/** Fewest outcomes in each half when a worker splits its outcomes over two calls (see #pump). */
+const MIN_SPLIT_OUTCOMES = 16;
 const MAX_BACKOFF_MS = 5_000;
 const DEFAULT_LEASE_MS = 10_000;
 /** The adaptive prefetch holds about this much work beyond the running jobs. */
@@ -393,7 +395,14 @@ export class Worker {
       this.#notifyIdle();
       return;
     }
-    const batch = this.#pending.splice(0);
+    // Many outcomes and no call on the wire: send half now and half in a second call right behind it, so the
+    // store applies (and refills) the second half while this process runs what the first refilled. This is
+    // what overlaps the two sides when claims are bounded by something else than free slots (per-group FIFO
+    // refills a group only when its previous job's outcome is written).
+    const split =
+      this.#inFlight === 0 && this.#maxInFlight() > 1 && this.#pending.length >= 2 * MIN_SPLIT_OUTCOMES;
+    const batch = this.#pending.splice(0, split ? Math.ceil(this.#pending.length / 2) : this.#pending.length);
+    if (split) this.#schedulePump();
     this.#released += batch.filter((b) => b.update?.outcome.type === "release").length;
     const updates: JobFinishUpdate[] = [];
     const appliedHooks: Array<() => void> = [];
