@@ -213,6 +213,10 @@ export function encodeInserts(
   const shapes = new Map<string, number>();
   const shapeArgs: string[] = [];
   const jobArgs: string[] = [];
+  // The previous job without a dedupe key and its shape: jobs enqueued together usually share it, and
+  // comparing fields is cheaper than building the shape's key text for every job.
+  let prev: JobInsertParams | null = null;
+  let prevShape = 0;
   for (let i = 0; i < jobs.length; i++) {
     const p = jobs[i]!;
     const known = done?.[i];
@@ -224,6 +228,10 @@ export function encodeInserts(
     const group = p.group ?? null;
     if (key !== null) assertNoNul(key, "dedupe key");
     if (group !== null) assertNoNul(group.key, "group key");
+    if (key === null && prev !== null && sameShape(prev, p)) {
+      jobArgs.push(String(prevShape), dataJson, String(p.runAt), metaJson, "", group?.key ?? "");
+      continue;
+    }
     const dedupe = key === null ? null : (p.dedupe ?? { policy: "reject" as const });
     const timeout = p.timeoutMs === null || p.timeoutMs === undefined ? "" : String(p.timeoutMs);
     const windowMs = dedupe !== null && "windowMs" in dedupe ? String(dedupe.windowMs) : "0";
@@ -254,12 +262,32 @@ export function encodeInserts(
       );
     }
     jobArgs.push(String(n), dataJson, String(p.runAt), metaJson, key ?? "", group?.key ?? "");
+    if (key === null) {
+      prev = p;
+      prevShape = n;
+    }
   }
   args.push(String(shapes.size));
   for (const a of shapeArgs) args.push(a);
   args.push(String(jobs.length));
   for (const a of jobArgs) args.push(a);
   return encoded;
+}
+
+/** Whether two jobs without a dedupe key have the same shape (the fields encodeInserts sends once per shape). */
+function sameShape(a: JobInsertParams, b: JobInsertParams): boolean {
+  return (
+    a.name === b.name &&
+    a.queue === b.queue &&
+    a.priority === b.priority &&
+    a.lifo === b.lifo &&
+    a.maxAttempts === b.maxAttempts &&
+    a.maxStalls === b.maxStalls &&
+    (a.timeoutMs ?? null) === (b.timeoutMs ?? null) &&
+    a.now === b.now &&
+    (a.group?.concurrency ?? 1) === (b.group?.concurrency ?? 1) &&
+    (a.group?.onFailure === "continue") === (b.group?.onFailure === "continue")
+  );
 }
 
 /** Whether `value` is absent or an object without own enumerable keys (serialised as "{}"). */
