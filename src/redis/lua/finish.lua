@@ -17,15 +17,19 @@ local nowText = ARGV[2]
 local count = tonumber(ARGV[3])
 local at = 4
 local applied = {}
-local evon = eventsOn()
-local STAT = { complete = 'c', retry = 'r', discard = 'd', cancel = 'x' }
-local FINAL = { complete = 'completed', discard = 'discarded', cancel = 'cancelled' }
-local moved = {}
-local runs = {}
--- Completions by queue, counted once after the loop (stat); ids leaving a group's occupying set on the hot
--- path, by set (removed right after the loop: nothing in the loop reads those sets).
-local completes = {}
-local leaving = {}
+-- A call without updates (a worker's first claim) builds none of the update loop's tables.
+local evon, STAT, FINAL, moved, runs, completes, leaving
+if count > 0 then
+  evon = eventsOn()
+  STAT = { complete = 'c', retry = 'r', discard = 'd', cancel = 'x' }
+  FINAL = { complete = 'completed', discard = 'discarded', cancel = 'cancelled' }
+  moved = {}
+  runs = {}
+  -- Completions by queue, counted once after the loop (stat); ids leaving a group's occupying set on the hot
+  -- path, by set (removed right after the loop: nothing in the loop reads those sets).
+  completes = {}
+  leaving = {}
+end
 for u = 1, count do
   local id, token, kind = ARGV[at], ARGV[at + 1], ARGV[at + 2]
   local x1, x2, hasProgress, progress, nlogs, logsAt
@@ -150,17 +154,19 @@ for u = 1, count do
     end
   end
 end
-for gk, ids in pairs(leaving) do chunked('ZREM', gk, ids) end
-for q, k in pairs(completes) do stat(q, 'c', now, k) end
-for q, byState in pairs(moved) do
-  local total = 0
-  for state, k in pairs(byState) do
-    hi(kc(q), state, k)
-    total = total + k
+if count > 0 then
+  for gk, ids in pairs(leaving) do chunked('ZREM', gk, ids) end
+  for q, k in pairs(completes) do stat(q, 'c', now, k) end
+  for q, byState in pairs(moved) do
+    local total = 0
+    for state, k in pairs(byState) do
+      hi(kc(q), state, k)
+      total = total + k
+    end
+    hi(kc(q), 'running', -total)
   end
-  hi(kc(q), 'running', -total)
+  for name, k in pairs(runs) do hi(K.nrun, name, -k) end
 end
-for name, k in pairs(runs) do hi(K.nrun, name, -k) end
 local claimed = {}
 local nextAt = ''
 if ARGV[at] == '1' then

@@ -29,16 +29,39 @@
 -- groups touched and queues woken; the events of the call; minute counters; rate accounting.
 local B, K, S, ORIGIN, KC, KF
 local WZ, WH, TOUCHED, WAKE, EV, EVMAX, STATM, STATQ, RATES, GM, GRP
+-- The earliest run time in each queue's waiting set after a claim's staging (see stageQueue), or nil.
+local WFIRST
+
+-- Per key-name list (a script's KEYNAMES, one table per script): its names split once into K and S names,
+-- and the K and S tables of its calls (each call overwrites every entry, so a table is reused). The key memos
+-- (KC, KF) derive from the tag only and are kept while calls use the same tag.
+local KEYPLAN = {}
+local function keyPlan(keynames)
+  local kn, sn = {}, {}
+  for i, name in ipairs(keynames) do
+    if string.sub(name, 1, 2) == 's:' then sn[i] = string.sub(name, 3) else kn[i] = name end
+  end
+  local plan = { n = #keynames, kn = kn, sn = sn, K = {}, S = {} }
+  KEYPLAN[keynames] = plan
+  return plan
+end
 
 local function begin(keys, args, keynames)
-  B = keys[1]
-  K, S = {}, {}
-  for i, name in ipairs(keynames) do
-    if string.sub(name, 1, 2) == 's:' then S[string.sub(name, 3)] = keys[i + 1] else K[name] = keys[i + 1] end
+  local tag = keys[1]
+  if tag ~= B or KC == nil then
+    B = tag
+    KC, KF = {}, {}
   end
+  local plan = KEYPLAN[keynames] or keyPlan(keynames)
+  local k, s, kn, sn = plan.K, plan.S, plan.kn, plan.sn
+  for i = 1, plan.n do
+    local name = kn[i]
+    if name then k[name] = keys[i + 1] else s[sn[i]] = keys[i + 1] end
+  end
+  K, S = k, s
   ORIGIN = args[1]
-  KC, KF = {}, {}
   WZ, WH, TOUCHED, WAKE, EV, EVMAX, STATM, STATQ, RATES, GM, GRP = {}, {}, {}, {}, {}, nil, nil, {}, {}, {}, {}
+  WFIRST = nil
 end
 
 local INDEXED = { scheduled = true, retryable = true, cancelled = true, discarded = true }
@@ -123,21 +146,31 @@ local function chunked(cmd, key, args)
 end
 
 local function flushW()
-  for key, t in pairs(WZ) do
-    local add, rem = {}, {}
-    for m, s in pairs(t) do
-      if s then add[#add + 1] = s; add[#add + 1] = m else rem[#rem + 1] = m end
+  if next(WZ) ~= nil then
+    for key, t in pairs(WZ) do
+      local m1, s1 = next(t)
+      if m1 ~= nil and next(t, m1) == nil then
+        -- One change to the set (the common case of a small call): no argument lists.
+        if s1 then redis.call('ZADD', key, s1, m1) else redis.call('ZREM', key, m1) end
+      else
+        local add, rem = {}, {}
+        for m, s in pairs(t) do
+          if s then add[#add + 1] = s; add[#add + 1] = m else rem[#rem + 1] = m end
+        end
+        if #rem > 0 then chunked('ZREM', key, rem) end
+        if #add > 0 then chunked('ZADD', key, add) end
+      end
     end
-    if #rem > 0 then chunked('ZREM', key, rem) end
-    if #add > 0 then chunked('ZADD', key, add) end
+    WZ = {}
   end
-  WZ = {}
-  for key, t in pairs(WH) do
-    for f, d in pairs(t) do
-      if d ~= 0 then redis.call('HINCRBY', key, f, d) end
+  if next(WH) ~= nil then
+    for key, t in pairs(WH) do
+      for f, d in pairs(t) do
+        if d ~= 0 then redis.call('HINCRBY', key, f, d) end
+      end
     end
+    WH = {}
   end
-  WH = {}
 end
 
 -- @section jobs
@@ -467,24 +500,33 @@ local function emit(ev) EV[#EV + 1] = cjson.encode(ev) end
 -- "<minute>/<queue>" scored by minute. Counts older than 24 h behind the newest minute are dropped.
 
 local STATS_KEEP = 86400000
+-- The text of the last minute formatted (kept across calls: a pure memo).
+local MINUTE, MINUTE_TEXT = nil, nil
 local function stat(q, counter, now, d)
   local minute = now - (now % 60000)
   local byQ = STATQ[minute]
   if not byQ then byQ = {}; STATQ[minute] = byQ end
   local fields = byQ[q]
   if not fields then
-    local mq = ns(minute) .. '/' .. q
-    fields = { c = mq .. '/c', r = mq .. '/r', d = mq .. '/d', x = mq .. '/x', s = mq .. '/s' }
+    if minute ~= MINUTE then MINUTE, MINUTE_TEXT = minute, ns(minute) end
+    local mq = MINUTE_TEXT .. '/' .. q
+    -- Field names are built when first counted ("<minute>/<queue>" under mq).
+    fields = { mq = mq }
     byQ[q] = fields
     za(K.statm, minute, mq)
   end
-  hi(K.stats, fields[counter], d or 1)
+  local f = fields[counter]
+  if not f then f = fields.mq .. '/' .. counter; fields[counter] = f end
+  hi(K.stats, f, d or 1)
   if STATM == nil or minute > STATM then STATM = minute end
 end
 
+-- The sweep bound of the last newest minute (a pure memo, kept across calls).
+local SWEPT, SWEPT_BOUND = nil, nil
 local function sweepStats()
   if STATM == nil then return end
-  local old = redis.call('ZRANGEBYSCORE', K.statm, '-inf', '(' .. ns(STATM - STATS_KEEP), 'LIMIT', 0, 64)
+  if STATM ~= SWEPT then SWEPT, SWEPT_BOUND = STATM, '(' .. ns(STATM - STATS_KEEP) end
+  local old = redis.call('ZRANGEBYSCORE', K.statm, '-inf', SWEPT_BOUND, 'LIMIT', 0, 64)
   for _, mq in ipairs(old) do
     redis.call('HDEL', K.stats, mq .. '/c', mq .. '/r', mq .. '/d', mq .. '/x', mq .. '/s')
     redis.call('ZREM', K.statm, mq)
@@ -501,10 +543,12 @@ end
 -- whose touched groups' claimable jobs a claim that follows will likely take (see groupPrefetch).
 local function flushPhase(keep, prefetch)
   flushW()
-  for _, t in pairs(TOUCHED) do
-    if refreshGroup(t.q, t.g, false, prefetch and prefetch[t.q]) and t.wake then WAKE[t.q] = true end
+  if next(TOUCHED) ~= nil then
+    for _, t in pairs(TOUCHED) do
+      if refreshGroup(t.q, t.g, false, prefetch and prefetch[t.q]) and t.wake then WAKE[t.q] = true end
+    end
+    TOUCHED = {}
   end
-  TOUCHED = {}
   if keep then return end
   readyFlush()
   for _, m in pairs(GM) do
@@ -832,8 +876,22 @@ end
 
 -- Moves due scheduled and retryable jobs of queue `q` to available, at most `cap`; returns how many entries
 -- it read and how many jobs it staged.
-local function stageQueue(q, now, cap)
-  local ids = redis.call('ZRANGEBYSCORE', kw(q), '-inf', now, 'LIMIT', 0, cap)
+-- With `first` (a table), reads one entry more, with scores, and sets first[q] to the earliest run time the
+-- waiting set holds once the call's staging is applied (false: none), for nextRunAt in the same call.
+local function stageQueue(q, now, cap, first)
+  local ids
+  if first then
+    local items = redis.call('ZRANGEBYSCORE', kw(q), '-inf', '+inf', 'WITHSCORES', 'LIMIT', 0, cap + 1)
+    ids = {}
+    local i = 1
+    while i < #items and #ids < cap and tonumber(items[i + 1]) <= now do
+      ids[#ids + 1] = items[i]
+      i = i + 2
+    end
+    first[q] = i < #items and tonumber(items[i + 1]) or false
+  else
+    ids = redis.call('ZRANGEBYSCORE', kw(q), '-inf', now, 'LIMIT', 0, cap)
+  end
   local staged = 0
   for _, id in ipairs(ids) do
     local J = jmeta(id)
@@ -884,6 +942,7 @@ local function groupPicks(q, g, nameSet, groupRates, now)
 end
 
 local function unique(list)
+  if #list < 2 then return list end
   local seen, out = {}, {}
   for _, x in ipairs(list) do
     if not seen[x] then seen[x] = true; out[#out + 1] = x end
@@ -913,7 +972,8 @@ local function claimJobs(queues, names, owner, limit, leaseMs, now, nonce)
   local claimed = {}
   queues = unique(queues)
   if limit <= 0 or #names == 0 or #queues == 0 then return claimed end
-  for _, q in ipairs(queues) do stageQueue(q, now, STAGE_CAP) end
+  WFIRST = {}
+  for _, q in ipairs(queues) do stageQueue(q, now, STAGE_CAP, WFIRST) end
   flushPhase(true)
   local nameSet = {}
   for _, n in ipairs(names) do nameSet[n] = true end
@@ -986,6 +1046,9 @@ local function claimJobs(queues, names, owner, limit, leaseMs, now, nonce)
           local m = items[i]
           chosen[#chosen + 1] = { id = dec(m), q = q, n = n, avk = avk, m = m, popped = true }
         end
+      elseif #prios == 0 then
+        -- No available job of that type and no ready group: nothing to claim.
+        chosen = {}
       end
     end
   end
@@ -1160,53 +1223,58 @@ local function claimJobs(queues, names, owner, limit, leaseMs, now, nonce)
   end
   -- Lease the chosen jobs. The reply holds each job's fields as they were before the claim: the caller
   -- applies the claim's own (state, attempt + 1, attemptedAt, owner, token "<nonce>.<n>", expiry).
-  local le = now + leaseMs
-  local nowText, leText = ns(now), ns(le)
-  local evon = eventsOn()
-  local moved = {}
-  local runs = {}
-  for i, c in ipairs(chosen) do
-    local id = c.id
-    local jk = kj(id)
-    local flat = c.flat or redis.call('HGETALL', jk)
-    local a, cr = nil, nil
-    for f = 1, #flat, 2 do
-      local name = flat[f]
-      if name == 'a' then a = flat[f + 1] elseif name == 'cr' then cr = flat[f + 1] end
+  -- (Nothing chosen: no texts, no tables, no events flag to read.)
+  if #chosen > 0 then
+    local le = now + leaseMs
+    local nowText, leText = ns(now), ns(le)
+    local evon = eventsOn()
+    local moved = {}
+    local runs = {}
+    for i, c in ipairs(chosen) do
+      local id = c.id
+      local jk = kj(id)
+      local flat = c.flat or redis.call('HGETALL', jk)
+      local a, cr = nil, nil
+      for f = 1, #flat, 2 do
+        local name = flat[f]
+        if name == 'a' then a = flat[f + 1] elseif name == 'cr' then cr = flat[f + 1] end
+      end
+      local tok = nonce .. (TOKSUF[i] or tokSuffix(i))
+      local aText = ANEXT[a or '0'] or attemptNext(a or '0')
+      if cr == '1' then
+        redis.call(
+          'HSET', jk, 's', 'running', 'a', aText, 'at', nowText, 'lo', owner, 'lt', tok, 'le', leText, 'cr', ''
+        )
+      else
+        redis.call('HSET', jk, 's', 'running', 'a', aText, 'at', nowText, 'lo', owner, 'lt', tok, 'le', leText)
+      end
+      -- The hot path of moveIdx(available -> running), with the keys the candidate carries (scores as text).
+      -- A grouped job stays in its group's occupying set; its group is re-placed below (it was popped).
+      local g = c.g
+      if g then
+        local m = gm(c.q, g)
+        m.flats = nil
+        gset(m, 'r', m.r + 1)
+        za(K.running, leText, enc(id))
+      else
+        if not c.popped then zr(c.avk, c.m) end
+        za(K.running, leText, c.m)
+      end
+      moved[c.q] = (moved[c.q] or 0) + 1
+      runs[c.n] = (runs[c.n] or 0) + 1
+      claimed[#claimed + 1] = id .. '\0' .. table.concat(flat, '\0')
+      if evon then
+        local m = hmap(flat)
+        m.s = 'running'; m.a = aText; m.at = nowText; m.lo = owner; m.lt = tok; m.le = leText; m.cr = ''; m.id = id
+        emit({ t = 'started', j = m, w = owner })
+      end
     end
-    local tok = nonce .. (TOKSUF[i] or tokSuffix(i))
-    local aText = ANEXT[a or '0'] or attemptNext(a or '0')
-    if cr == '1' then
-      redis.call('HSET', jk, 's', 'running', 'a', aText, 'at', nowText, 'lo', owner, 'lt', tok, 'le', leText, 'cr', '')
-    else
-      redis.call('HSET', jk, 's', 'running', 'a', aText, 'at', nowText, 'lo', owner, 'lt', tok, 'le', leText)
+    for q, n in pairs(moved) do
+      hi(kc(q), 'available', -n)
+      hi(kc(q), 'running', n)
     end
-    -- The hot path of moveIdx(available -> running), with the keys the candidate carries (scores as text).
-    -- A grouped job stays in its group's occupying set; its group is re-placed below (it was popped).
-    local g = c.g
-    if g then
-      local m = gm(c.q, g)
-      m.flats = nil
-      gset(m, 'r', m.r + 1)
-      za(K.running, leText, enc(id))
-    else
-      if not c.popped then zr(c.avk, c.m) end
-      za(K.running, leText, c.m)
-    end
-    moved[c.q] = (moved[c.q] or 0) + 1
-    runs[c.n] = (runs[c.n] or 0) + 1
-    claimed[#claimed + 1] = id .. '\0' .. table.concat(flat, '\0')
-    if evon then
-      local m = hmap(flat)
-      m.s = 'running'; m.a = aText; m.at = nowText; m.lo = owner; m.lt = tok; m.le = leText; m.cr = ''; m.id = id
-      emit({ t = 'started', j = m, w = owner })
-    end
+    for name, n in pairs(runs) do hi(K.nrun, name, n) end
   end
-  for q, n in pairs(moved) do
-    hi(kc(q), 'available', -n)
-    hi(kc(q), 'running', n)
-  end
-  for name, n in pairs(runs) do hi(K.nrun, name, n) end
   -- Served groups take the next claim sequence numbers, in claim order (one INCRBY for all of them).
   if #servedOrder > 0 then
     local sv = redis.call('INCRBY', K.gseq, #servedOrder) - #servedOrder
@@ -1231,6 +1299,7 @@ end
 -- groups as stored): a refresh before it reads their claimable jobs' hashes whole, once for both. Only a
 -- matter of cost: with many ready groups, the touched ones (the most recently served) come last.
 local function groupPrefetch(queues, limit)
+  if next(TOUCHED) == nil then return nil end
   local touched = {}
   for _, t in pairs(TOUCHED) do touched[t.q] = (touched[t.q] or 0) + 1 end
   local out = nil
@@ -1274,11 +1343,13 @@ end
 local function nextRunAt(queues, names, now)
   local next = nil
   for q in pairs(queues) do
-    local first = redis.call('ZRANGE', kw(q), 0, 0, 'WITHSCORES')
-    if #first > 0 then
-      local t = tonumber(first[2])
-      if next == nil or t < next then next = t end
+    -- The claim of this call read the set already (staging: nothing after it writes waiting sets).
+    local t = WFIRST and WFIRST[q]
+    if t == nil then
+      local first = redis.call('ZRANGE', kw(q), 0, 0, 'WITHSCORES')
+      t = #first > 0 and tonumber(first[2]) or false
     end
+    if t and (next == nil or t < next) then next = t end
   end
   if now ~= nil then
     local items = redis.call('ZRANGEBYSCORE', K.rlf, '(' .. now, '+inf', 'WITHSCORES')
