@@ -115,6 +115,23 @@ class WatchedStore extends MemoryStore {
   }
 }
 
+/** An app on `store` with `jobs` jobs of a new type waiting; `runs` counts each job's runs. */
+async function appWith(store: WatchedStore, name: string, jobs: number) {
+  const app = await Conveyor.open({ store });
+  const runs = new Map<number, number>();
+  const job = defineJob<{ n: number }>({
+    name,
+    async handler({ n }) {
+      runs.set(n, (runs.get(n) ?? 0) + 1);
+    },
+  });
+  await app.enqueueMany(
+    job,
+    Array.from({ length: jobs }, (_, n) => ({ data: { n } })),
+  );
+  return { app, job, runs };
+}
+
 async function run(store: WatchedStore, jobs: number) {
   const app = await Conveyor.open({ store });
   const runs = new Map<number, number>();
@@ -179,18 +196,7 @@ describe("worker store calls", () => {
 
   it("sends many settled outcomes as two calls, the second right behind the first; each job once", async () => {
     const store = new WatchedStore(false);
-    const app = await Conveyor.open({ store });
-    const runs = new Map<number, number>();
-    const job = defineJob<{ n: number }>({
-      name: "settle-together",
-      async handler({ n }) {
-        runs.set(n, (runs.get(n) ?? 0) + 1);
-      },
-    });
-    await app.enqueueMany(
-      job,
-      Array.from({ length: 640 }, (_, n) => ({ data: { n } })),
-    );
+    const { app, job, runs } = await appWith(store, "settle-together", 640);
     // 64 slots, nothing claimed ahead: each claim's 64 jobs settle at once, 64 outcomes to write.
     const w = app.worker({ jobs: [job], concurrency: 64, prefetch: 0 });
     await w.start();
@@ -218,19 +224,8 @@ describe("worker store calls", () => {
     const store = new WatchedStore(false);
     for (let c = 6; c <= 9; c++) store.failCalls.add(c);
     const errors: unknown[] = [];
-    const app = await Conveyor.open({ store });
+    const { app, job, runs } = await appWith(store, "flaky-store", 200);
     app.events.on("worker:error", ({ error }) => errors.push(error));
-    const runs = new Map<number, number>();
-    const job = defineJob<{ n: number }>({
-      name: "flaky-store",
-      async handler({ n }) {
-        runs.set(n, (runs.get(n) ?? 0) + 1);
-      },
-    });
-    await app.enqueueMany(
-      job,
-      Array.from({ length: 200 }, (_, n) => ({ data: { n } })),
-    );
     const w = app.worker({ jobs: [job], concurrency: CONCURRENCY, prefetch: PREFETCH });
     await w.start();
     await eventually(async () => expect((await app.countJobs()).completed).toBe(200), { timeoutMs: 20_000 });

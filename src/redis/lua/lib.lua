@@ -145,22 +145,26 @@ local function chunked(cmd, key, args)
   end
 end
 
+-- Writes the buffered changes of one sorted set (member -> score, or false to remove it): at most one ZREM
+-- and one ZADD (chunked), and a single change without building argument lists (the common small call).
+local function writeSet(key, t)
+  local m1, s1 = next(t)
+  if m1 == nil then return end
+  if next(t, m1) == nil then
+    if s1 then redis.call('ZADD', key, s1, m1) else redis.call('ZREM', key, m1) end
+    return
+  end
+  local add, rem = {}, {}
+  for m, s in pairs(t) do
+    if s then add[#add + 1] = s; add[#add + 1] = m else rem[#rem + 1] = m end
+  end
+  if #rem > 0 then chunked('ZREM', key, rem) end
+  if #add > 0 then chunked('ZADD', key, add) end
+end
+
 local function flushW()
   if next(WZ) ~= nil then
-    for key, t in pairs(WZ) do
-      local m1, s1 = next(t)
-      if m1 ~= nil and next(t, m1) == nil then
-        -- One change to the set (the common case of a small call): no argument lists.
-        if s1 then redis.call('ZADD', key, s1, m1) else redis.call('ZREM', key, m1) end
-      else
-        local add, rem = {}, {}
-        for m, s in pairs(t) do
-          if s then add[#add + 1] = s; add[#add + 1] = m else rem[#rem + 1] = m end
-        end
-        if #rem > 0 then chunked('ZREM', key, rem) end
-        if #add > 0 then chunked('ZADD', key, add) end
-      end
-    end
+    for key, t in pairs(WZ) do writeSet(key, t) end
     WZ = {}
   end
   if next(WH) ~= nil then
@@ -318,32 +322,26 @@ local function readyChanges()
   if GRWCALL ~= GM then GRWT, GRWCALL = {}, GM end
   return GRWT
 end
-local function readyAdd(q, prio, g, sv)
+-- The pending changes of one ready set.
+local function readyTable(q, prio)
   local all = readyChanges()
   local k = kgr(q, prio)
   local t = all[k]
   if not t then t = {}; all[k] = t end
-  t[g] = sv
+  return t
+end
+local function readyAdd(q, prio, g, sv)
+  readyTable(q, prio)[g] = sv
 end
 -- `m`: the group's hash (m.rp0: the priority of the ready set it is in as stored, "" none).
 local function readyRemove(q, prio, g, m)
-  local all = readyChanges()
-  local k = kgr(q, prio)
-  local t = all[k]
-  if not t then t = {}; all[k] = t end
+  local t = readyTable(q, prio)
   -- Not in that set as stored (added by this call): forgetting the pending add removes it.
   if prio == m.rp0 then t[g] = false else t[g] = nil end
 end
 local function readyFlush()
   if GRWCALL ~= GM then return end
-  for k, t in pairs(GRWT) do
-    local add, rem = {}, {}
-    for g, sv in pairs(t) do
-      if sv then add[#add + 1] = sv; add[#add + 1] = g else rem[#rem + 1] = g end
-    end
-    if #rem > 0 then chunked('ZREM', k, rem) end
-    if #add > 0 then chunked('ZADD', k, add) end
-  end
+  for k, t in pairs(GRWT) do writeSet(k, t) end
   GRWT = {}
 end
 
