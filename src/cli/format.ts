@@ -1,3 +1,4 @@
+import { oneLineJson } from "../text.js";
 import type { CliStream } from "./io.js";
 
 /** Pretty JSON with a trailing newline, as `--json` prints it. */
@@ -61,13 +62,7 @@ export function formatTime(at: number | null, now: number): string {
 
 /** A compact one-line rendering of a JSON value, cut to `max` characters. */
 export function formatInline(value: unknown, max = 60): string {
-  let text: string;
-  try {
-    text = JSON.stringify(value) ?? "undefined";
-  } catch {
-    text = String(value);
-  }
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+  return oneLineJson(value, max, "undefined");
 }
 
 /** Indents every line of `text` by `n` spaces. */

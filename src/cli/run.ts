@@ -1,6 +1,6 @@
-import { createRequire } from "node:module";
 import { Command, CommanderError } from "commander";
 import { ConveyorError } from "../errors.js";
+import { packageVersion } from "../version.js";
 import { registerDashboard } from "./commands/dashboard.js";
 import { registerDemo } from "./commands/demo.js";
 import { registerDoctor } from "./commands/doctor.js";
@@ -28,23 +28,13 @@ export interface CommandContext {
   exit(code: number): void;
 }
 
-function packageVersion(): string {
-  try {
-    // dist/cli/run.js and src/cli/run.ts both sit two levels under the package root.
-    const pkg = createRequire(import.meta.url)("../../package.json") as { version?: string };
-    return pkg.version ?? "0.0.0";
-  } catch {
-    return "0.0.0";
-  }
-}
-
 /** Builds the `conveyor` program. Output goes to `io`; errors throw instead of exiting (exitOverride). */
 export function buildProgram(ctx: CommandContext): Command {
   const { io } = ctx;
   const program = new Command("conveyor");
   program
     .description("Durable background jobs for Node.js: run workers, enqueue jobs, and inspect or steer them.")
-    .version(packageVersion(), "-V, --version", "print the version")
+    .version(packageVersion() ?? "0.0.0", "-V, --version", "print the version")
     .helpOption("-h, --help", "show help for a command")
     .exitOverride()
     .configureOutput({

@@ -1,4 +1,5 @@
 /** Text formatting for the dashboard's pages: relative times, counts, JSON shown as text. */
+import { oneLineJson } from "../text.js";
 
 /** "12 s ago", "in 3 min", "just now". */
 export function relativeTime(at: number, now: number): string {
@@ -74,13 +75,7 @@ export function prettyJson(value: unknown): { text: string; truncatedFrom: numbe
 
 /** A JSON value on one line, cut to `max` characters with an ellipsis. */
 export function compactJson(value: unknown, max = 80): string {
-  let text: string;
-  try {
-    text = JSON.stringify(value) ?? "null";
-  } catch {
-    text = String(value);
-  }
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+  return oneLineJson(value, max, "null");
 }
 
 /** Cuts a one-line text to `max` characters. */

@@ -5,7 +5,6 @@
  * actions as POST only, behind auth, CSRF checks and an optional read-only mode.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { createRequire } from "node:module";
 import {
   ConveyorError,
   InvalidStateTransitionError,
@@ -16,6 +15,7 @@ import {
   ValidationError,
 } from "../errors.js";
 import { isJobState } from "../job/states.js";
+import { packageVersion } from "../version.js";
 import type { DashboardAdmin, JobQuery, RetryAllState } from "./admin-port.js";
 import { ASSETS } from "./assets/index.js";
 import type { SafeHtml } from "./html.js";
@@ -82,16 +82,6 @@ const JOB_ACTIONS = ["retry", "cancel", "delete", "promote"] as const;
 const QUEUE_ACTIONS = ["pause", "resume", "retry-all"] as const;
 const SCHEDULE_ACTIONS = ["pause", "resume"] as const;
 const QUEUE_PAGE_SIZE = 50;
-
-function packageVersion(): string {
-  try {
-    // dist/dashboard/handler.js and src/dashboard/handler.ts both sit two levels under the package root.
-    const pkg = createRequire(import.meta.url)("../../package.json") as { version?: string };
-    return pkg.version ?? "0.0.0";
-  } catch {
-    return "0.0.0";
-  }
-}
 
 /** "/", "", "/admin/" → "" or "/admin". Throws OptionsError for anything that is not a plain path. */
 export function normaliseBasePath(path: string | undefined): string {
@@ -188,7 +178,7 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
   }
   const metrics = options.metrics;
   const onError = options.onError ?? ((err: unknown) => console.error("conveyor dashboard:", err));
-  const version = packageVersion();
+  const version = packageVersion() ?? "0.0.0";
   // One Security per cookie path (the base path is fixed, or taken per request from Express's req.baseUrl).
   const securities = new Map<string, Security>();
   const securityFor = (base: string): Security => {

@@ -17,6 +17,7 @@ import type * as Otel from "@opentelemetry/api";
 import type { Attributes, Context, Link, Span } from "@opentelemetry/api";
 import type { EnqueuedJob } from "../job/dedupe.js";
 import type { JobFinishUpdate, JobInsertParams, JobRecord } from "../store/store.js";
+import { packageVersion } from "../version.js";
 
 /** The key of a job's `meta` that carries its creation (trace) context. */
 export const TRACE_META_KEY = "trace";
@@ -56,14 +57,6 @@ function getTracer(api: typeof Otel): Otel.Tracer {
     tracer = provider.getTracer(TRACER_NAME, packageVersion());
   }
   return tracer;
-}
-
-function packageVersion(): string | undefined {
-  try {
-    return (requireFromHere("../../package.json") as { version?: string }).version;
-  } catch {
-    return undefined;
-  }
 }
 
 /** A started span with the context it runs in (the parent's context with the span set). */
