@@ -209,30 +209,23 @@ export class RedisStore implements Store {
     const token = this.#nonce();
     const tokenTtlMs = this.#tuning.insertTokenTtlMs;
     const first = batch[0]!;
-    const call: Promise<JobInsertResult[]> =
+    const call: Promise<{ wakes: string[]; reply: JobInsertResult[] }> =
       batch.length === 1 && (first.job.key ?? null) === null && (first.job.group ?? null) === null
         ? // The common lone enqueue: a lean script (insert1.lua) without insert.lua's batch machinery.
           this.#cmd
             .insertOne({ job: first.job, encoded: first.encoded, token, tokenTtlMs })
-            .then(({ wakes, reply }) => {
-              this.#notify(wakes);
-              return [reply];
-            })
-        : this.#cmd
-            .insert({
-              jobs: batch.map((b) => b.job),
-              encoded: batch.map((b) => b.encoded),
-              token,
-              tokenTtlMs,
-            })
-            .then(({ wakes, reply }) => {
-              this.#notify(wakes);
-              return reply;
-            });
+            .then(({ wakes, reply }) => ({ wakes, reply: [reply] }))
+        : this.#cmd.insert({
+            jobs: batch.map((b) => b.job),
+            encoded: batch.map((b) => b.encoded),
+            token,
+            tokenTtlMs,
+          });
     call.then(
-      (results) => {
+      ({ wakes, reply }) => {
         this.#singlesInFlight--;
-        for (let i = 0; i < batch.length; i++) batch[i]!.resolve(results[i]!);
+        this.#notify(wakes);
+        for (let i = 0; i < batch.length; i++) batch[i]!.resolve(reply[i]!);
         this.#sendSingles();
       },
       (err: unknown) => {

@@ -269,9 +269,7 @@ export class SqliteStore implements Store {
     if (rows.length === 1) return [await this.#insertSingle(rows[0]!)];
     const s = this.#s;
     const done = await this.#write(() => insertRowsIn(s, rows));
-    const { results, queues } = this.#insertResults(rows, done);
-    if (queues.size > 0) this.#hint(queues);
-    return results;
+    return this.#stored(rows, done);
   }
 
   /**
@@ -302,17 +300,22 @@ export class SqliteStore implements Store {
         return;
       }
       for (const b of batch) {
-        this.#write(() => insertRowsIn(s, [b.row])).then((one) => {
-          const { results, queues } = this.#insertResults([b.row], one);
-          if (queues.size > 0) this.#hint(queues);
-          b.resolve(results[0]!);
-        }, b.reject);
+        this.#write(() => insertRowsIn(s, [b.row])).then(
+          (one) => b.resolve(this.#stored([b.row], one)[0]!),
+          b.reject,
+        );
       }
       return;
     }
+    const results = this.#stored(rows, done);
+    for (let i = 0; i < batch.length; i++) batch[i]!.resolve(results[i]!);
+  }
+
+  /** The results of rows this connection just committed, waking the watchers of their queues. */
+  #stored(rows: InsertRow[], done: RowResult[]): JobInsertResult[] {
     const { results, queues } = this.#insertResults(rows, done);
     if (queues.size > 0) this.#hint(queues);
-    for (let i = 0; i < batch.length; i++) batch[i]!.resolve(results[i]!);
+    return results;
   }
 
   /** Turns {@link insertRowsIn}'s answers into results, with the queues whose watchers should look again. */
